@@ -1,0 +1,333 @@
+//! Produce throughput through the Kafka codec running as a Wasm component, against the same
+//! codec crate compiled natively into the host, measured in one run and reported as a ratio.
+//!
+//! Both variants drive identical host code: the same storage, the same broker service, the
+//! same pre-encoded Produce requests (1 KiB records, 100 per batch, acks=1). Rounds alternate
+//! between the variants so that machine noise hits both alike; the median round counts.
+//!
+//!     cargo bench -p sluice --bench codec_throughput
+//!
+//! Writes `target/bench-reports/codec_throughput.json` as well as printing the figures.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use indexmap::IndexMap;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, RequestHeader, TopicName};
+use kafka_protocol::protocol::{Encodable, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use sluice_broker::plugins::BUILTIN_CODECS;
+use sluice_broker::service::BrokerService;
+use sluice_codec_kafka::KafkaConnection;
+use sluice_plugin_runtime::{HostBroker, Limits, Runtime};
+use sluice_sdk::codec::{self as sdk, Connection};
+use sluice_storage::{Storage, StorageConfig};
+
+const RECORD_BYTES: usize = 1024;
+const RECORDS_PER_BATCH: usize = 100;
+const REQUESTS_PER_ROUND: usize = 400;
+const ROUNDS: usize = 7;
+const PRODUCE_VERSION: i16 = 9;
+
+fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let storage = Arc::new(Storage::open(StorageConfig {
+        dir: dir.path().to_path_buf(),
+        ..Default::default()
+    })?);
+    let service = Arc::new(BrokerService::new(storage.clone(), 0, true, 1));
+    let runtime = Runtime::new(None)?;
+    let (_, wasm_bytes) = BUILTIN_CODECS
+        .iter()
+        .find(|(n, _)| *n == "codec-kafka")
+        .ok_or_else(|| anyhow::anyhow!("no built-in kafka codec"))?;
+    let plugin = runtime.load_codec(
+        "builtin:codec-kafka",
+        wasm_bytes,
+        service.clone(),
+        Limits::default(),
+    )?;
+    let native_broker = NativeBroker(service.clone());
+
+    let mut wasm_rounds = Vec::new();
+    let mut native_rounds = Vec::new();
+    for round in 0..ROUNDS {
+        for native in [round % 2 == 0, round % 2 == 1] {
+            let topic = format!("bench-{}-{round}", if native { "native" } else { "wasm" });
+            service
+                .create_topic(&topic, 1)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let frames = produce_frames(&topic)?;
+            let elapsed = if native {
+                let mut connection = KafkaConnection::new(sdk_info());
+                let start = Instant::now();
+                for frame in &frames {
+                    let out = connection
+                        .on_data(&native_broker, frame.clone())
+                        .map_err(|e| anyhow::anyhow!(e.reason))?;
+                    assert!(!out.write.is_empty(), "every produce gets a response");
+                }
+                start.elapsed()
+            } else {
+                let mut session = plugin.open_session(&runtime_info())?;
+                let start = Instant::now();
+                for frame in &frames {
+                    let out = session.on_data(frame)?;
+                    assert!(!out.write.is_empty(), "every produce gets a response");
+                }
+                start.elapsed()
+            };
+            let stored = service
+                .offsets(&topic, 0)
+                .map_err(|e| anyhow::anyhow!(e.message))?
+                .log_end;
+            assert_eq!(
+                stored as usize,
+                REQUESTS_PER_ROUND * RECORDS_PER_BATCH,
+                "every record stored"
+            );
+            if native {
+                native_rounds.push(elapsed)
+            } else {
+                wasm_rounds.push(elapsed)
+            }
+            service
+                .delete_topic(&topic)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+        }
+    }
+    let records = (REQUESTS_PER_ROUND * RECORDS_PER_BATCH) as f64;
+    let native = records / median(&mut native_rounds).as_secs_f64();
+    let wasm = records / median(&mut wasm_rounds).as_secs_f64();
+    let ratio = wasm / native;
+    let mib = |rps: f64| rps * RECORD_BYTES as f64 / (1 << 20) as f64;
+    println!(
+        "codec produce throughput: {RECORD_BYTES} B records, {RECORDS_PER_BATCH} per batch, {REQUESTS_PER_ROUND} requests per round, median of {ROUNDS} rounds"
+    );
+    println!(
+        "native codec: {native:>12.0} records/s  {:>8.1} MiB/s",
+        mib(native)
+    );
+    println!(
+        "wasm codec:   {wasm:>12.0} records/s  {:>8.1} MiB/s",
+        mib(wasm)
+    );
+    println!("ratio wasm/native: {ratio:.3} (target >= 0.90)");
+    let report = format!(
+        "{{\"record_bytes\":{RECORD_BYTES},\"records_per_batch\":{RECORDS_PER_BATCH},\"requests_per_round\":{REQUESTS_PER_ROUND},\"rounds\":{ROUNDS},\"native_records_per_s\":{native:.0},\"wasm_records_per_s\":{wasm:.0},\"ratio\":{ratio:.4}}}\n"
+    );
+    let reports =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-reports");
+    std::fs::create_dir_all(&reports)?;
+    std::fs::write(reports.join("codec_throughput.json"), report)?;
+    Ok(())
+}
+
+fn median(rounds: &mut [Duration]) -> Duration {
+    rounds.sort();
+    rounds[rounds.len() / 2]
+}
+
+/// Encoded Produce requests (size prefix included), one batch each, distinct correlation ids.
+fn produce_frames(topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let payload = Bytes::from(vec![b'x'; RECORD_BYTES]);
+    let records: Vec<Record> = (0..RECORDS_PER_BATCH)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: -1,
+            timestamp: 1_700_000_000_000,
+            key: Some(Bytes::from(format!("key-{i}"))),
+            value: Some(payload.clone()),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut batch = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut batch,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )?;
+    let batch = batch.freeze();
+    let mut frames = Vec::with_capacity(REQUESTS_PER_ROUND);
+    for correlation_id in 0..REQUESTS_PER_ROUND as i32 {
+        let header = RequestHeader::default()
+            .with_request_api_key(ApiKey::Produce as i16)
+            .with_request_api_version(PRODUCE_VERSION)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(StrBytes::from_static_str("bench")));
+        let request = ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(30_000)
+            .with_topic_data(vec![
+                TopicProduceData::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                    .with_partition_data(vec![
+                        PartitionProduceData::default()
+                            .with_index(0)
+                            .with_records(Some(batch.clone())),
+                    ]),
+            ]);
+        let mut body = BytesMut::new();
+        header.encode(
+            &mut body,
+            ApiKey::Produce.request_header_version(PRODUCE_VERSION),
+        )?;
+        request.encode(&mut body, PRODUCE_VERSION)?;
+        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        frames.push(frame);
+    }
+    Ok(frames)
+}
+
+fn runtime_info() -> sluice_plugin_runtime::ConnectionInfo {
+    sluice_plugin_runtime::ConnectionInfo {
+        id: 1,
+        listener: "bench".into(),
+        peer: "127.0.0.1:1".into(),
+        advertised_host: "127.0.0.1".into(),
+        advertised_port: 9092,
+        frame_bytes_max: 100 << 20,
+    }
+}
+
+fn sdk_info() -> sdk::ConnectionInfo {
+    sdk::ConnectionInfo {
+        id: 1,
+        listener: "bench".into(),
+        peer: "127.0.0.1:1".into(),
+        advertised_host: "127.0.0.1".into(),
+        advertised_port: 9092,
+        frame_bytes_max: 100 << 20,
+    }
+}
+
+/// The codec's `Broker` for a native build: the same broker service the Wasm imports reach.
+struct NativeBroker(Arc<BrokerService>);
+
+fn sdk_error(e: sluice_plugin_runtime::BrokerError) -> sdk::BrokerError {
+    use sdk::ErrorCode as S;
+    use sluice_plugin_runtime::ErrorCode as H;
+    let code = match e.code {
+        H::UnknownTopic => S::UnknownTopic,
+        H::UnknownPartition => S::UnknownPartition,
+        H::TopicExists => S::TopicExists,
+        H::InvalidTopic => S::InvalidTopic,
+        H::InvalidPartitions => S::InvalidPartitions,
+        H::OffsetOutOfRange => S::OffsetOutOfRange,
+        H::RecordTooLarge => S::RecordTooLarge,
+        H::CorruptBatch => S::CorruptBatch,
+        H::NotAuthorized => S::NotAuthorized,
+        H::Storage => S::Storage,
+    };
+    sdk::BrokerError {
+        code,
+        message: e.message,
+    }
+}
+
+fn sdk_topic(t: sluice_plugin_runtime::TopicInfo) -> sdk::TopicInfo {
+    sdk::TopicInfo {
+        name: t.name,
+        partitions: t.partitions,
+    }
+}
+
+fn sdk_offsets(o: sluice_plugin_runtime::PartitionOffsets) -> sdk::PartitionOffsets {
+    sdk::PartitionOffsets {
+        log_start: o.log_start,
+        log_end: o.log_end,
+    }
+}
+
+impl sdk::Broker for NativeBroker {
+    fn cluster(&self) -> sdk::ClusterInfo {
+        let c = self.0.cluster();
+        sdk::ClusterInfo {
+            cluster_id: c.cluster_id,
+            node_id: c.node_id,
+            default_partitions: c.default_partitions,
+        }
+    }
+    fn list_topics(&self) -> Vec<sdk::TopicInfo> {
+        self.0.list_topics().into_iter().map(sdk_topic).collect()
+    }
+    fn describe_topic(
+        &self,
+        name: &str,
+        auto_create: bool,
+    ) -> Result<sdk::TopicInfo, sdk::BrokerError> {
+        self.0
+            .describe_topic(name, auto_create)
+            .map(sdk_topic)
+            .map_err(sdk_error)
+    }
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+    ) -> Result<sdk::TopicInfo, sdk::BrokerError> {
+        self.0
+            .create_topic(name, partitions)
+            .map(sdk_topic)
+            .map_err(sdk_error)
+    }
+    fn delete_topic(&self, name: &str) -> Result<(), sdk::BrokerError> {
+        self.0.delete_topic(name).map_err(sdk_error)
+    }
+    fn append(
+        &self,
+        topic: &str,
+        partition: u32,
+        batches: &[u8],
+    ) -> Result<sdk::AppendResult, sdk::BrokerError> {
+        self.0
+            .append(topic, partition, batches)
+            .map(|r| sdk::AppendResult {
+                base_offset: r.base_offset,
+                last_offset: r.last_offset,
+                log_start: r.log_start,
+                append_time_ms: r.append_time_ms,
+            })
+            .map_err(sdk_error)
+    }
+    fn read(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+        max_bytes: u32,
+    ) -> Result<sdk::ReadResult, sdk::BrokerError> {
+        self.0
+            .read(topic, partition, offset, max_bytes)
+            .map(|r| sdk::ReadResult {
+                batches: r.batches,
+                offsets: sdk_offsets(r.offsets),
+            })
+            .map_err(sdk_error)
+    }
+    fn offsets(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Result<sdk::PartitionOffsets, sdk::BrokerError> {
+        self.0
+            .offsets(topic, partition)
+            .map(sdk_offsets)
+            .map_err(sdk_error)
+    }
+    fn log(&self, _level: sdk::Level, _message: &str) {}
+}

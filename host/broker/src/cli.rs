@@ -1,0 +1,40 @@
+//! The `sluice` command line.
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// Sluice: a message broker whose protocols, routing and filters are WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker. With no configuration: data in ./sluice-data, Kafka on 127.0.0.1:9092.
+    /// SIGHUP reloads codecs loaded from files; SIGINT/SIGTERM stop gracefully.
+    Serve(ServeArgs),
+}
+
+/// `sluice serve` options. Flags override the configuration file.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (default ./sluice-data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the Kafka listener (default 127.0.0.1:9092).
+    #[arg(long, value_name = "ADDR")]
+    pub kafka: Option<String>,
+}

@@ -1,0 +1,300 @@
+//! Configuration: built-in defaults, then the TOML file, then command-line flags.
+//!
+//! Every limit the broker enforces is a named field here (or a named constant where it is not
+//! an operator's choice), with its default and the reason for it.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The name of the listener `sluice serve` starts when the configuration names none, and the
+/// one `--kafka` configures.
+pub const KAFKA_LISTENER: &str = "kafka";
+/// Kafka's well-known port, on loopback so a fresh broker is not reachable from the network.
+pub const KAFKA_ADDRESS_DEFAULT: &str = "127.0.0.1:9092";
+/// Built-in codecs are named `builtin:NAME`; anything else is a path to a `.wasm` file.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// The whole configuration of one broker.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// Where logs, metadata and the compiled-plugin cache live.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// This broker's id in Kafka metadata.
+    #[serde(default)]
+    pub node_id: i32,
+    /// Topic defaults.
+    #[serde(default)]
+    pub topics: TopicsConfig,
+    /// Limits every plugin instance runs under.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// Listeners by name. When the file has none, one Kafka listener on
+    /// [`KAFKA_ADDRESS_DEFAULT`] is started.
+    #[serde(default)]
+    pub listeners: BTreeMap<String, ListenerConfig>,
+}
+
+/// Topic defaults and bounds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TopicsConfig {
+    /// Create a topic when a client asks for one that does not exist (Kafka's
+    /// `auto.create.topics.enable`).
+    pub auto_create: bool,
+    /// Partitions of an auto-created topic (Kafka's `num.partitions`).
+    pub default_partitions: u32,
+    /// Most partitions one topic may have: each is an open file and an index in memory.
+    pub partitions_max: u32,
+    /// Largest record batch accepted (Kafka's `message.max.bytes`).
+    pub batch_bytes_max: u32,
+    /// Most bytes one read returns (bounds the memory of one fetch).
+    pub read_bytes_max: u32,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            auto_create: true,
+            default_partitions: 1,
+            partitions_max: 1024,
+            batch_bytes_max: 1_048_588,
+            read_bytes_max: 16 << 20,
+        }
+    }
+}
+
+/// Limits for plugins; see `sluice_plugin_runtime::Limits`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Linear memory one instance may use.
+    pub memory_bytes_max: usize,
+    /// Wall time one call may take.
+    pub call_deadline_ms: u64,
+    /// Connections one codec instance serves.
+    pub connections_per_instance: usize,
+    /// Cache compiled plugins under `<data-dir>/plugin-cache`.
+    pub cache: bool,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        let limits = sluice_plugin_runtime::Limits::default();
+        PluginsConfig {
+            memory_bytes_max: limits.memory_bytes_max,
+            call_deadline_ms: limits.call_deadline.as_millis() as u64,
+            connections_per_instance: limits.connections_per_instance,
+            cache: true,
+        }
+    }
+}
+
+impl PluginsConfig {
+    /// The runtime's view of these settings.
+    pub fn limits(&self) -> sluice_plugin_runtime::Limits {
+        sluice_plugin_runtime::Limits {
+            memory_bytes_max: self.memory_bytes_max,
+            call_deadline: Duration::from_millis(self.call_deadline_ms),
+            connections_per_instance: self.connections_per_instance.max(1),
+        }
+    }
+}
+
+/// One listener: an address and the codec that speaks on it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// `host:port` to bind.
+    pub address: String,
+    /// `builtin:NAME` or a path to a codec component.
+    #[serde(default = "default_codec")]
+    pub codec: String,
+    /// `host:port` announced to clients (Kafka metadata). Default: the address the client
+    /// connected to.
+    #[serde(default)]
+    pub advertised: Option<String>,
+    /// Largest frame a codec accepts from a peer. 100 MiB, Kafka's
+    /// `socket.request.max.bytes`.
+    #[serde(default = "default_frame_bytes_max")]
+    pub frame_bytes_max: u32,
+    /// Open connections at once; further ones wait in the accept queue.
+    #[serde(default = "default_connections_max")]
+    pub connections_max: usize,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./sluice-data")
+}
+fn default_codec() -> String {
+    format!("{BUILTIN_PREFIX}codec-kafka")
+}
+fn default_frame_bytes_max() -> u32 {
+    100 << 20
+}
+/// 10,000 connections per listener, the project's target for one broker.
+fn default_connections_max() -> usize {
+    10_000
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: default_data_dir(),
+            node_id: 0,
+            topics: TopicsConfig::default(),
+            plugins: PluginsConfig::default(),
+            listeners: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// Overrides from the command line; `None` keeps the file's (or the default) value.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--kafka`.
+    pub kafka: Option<String>,
+}
+
+impl Config {
+    /// Loads the file (if any), applies overrides, fills in the default listener, and checks.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        if let Some(dir) = &overrides.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if config.listeners.is_empty() && overrides.kafka.is_none() {
+            config.listeners.insert(
+                KAFKA_LISTENER.to_string(),
+                kafka_listener(KAFKA_ADDRESS_DEFAULT),
+            );
+        }
+        if let Some(address) = &overrides.kafka {
+            config
+                .listeners
+                .entry(KAFKA_LISTENER.to_string())
+                .and_modify(|l| l.address = address.clone())
+                .or_insert_with(|| kafka_listener(address));
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let t = &self.topics;
+        if t.default_partitions == 0 || t.default_partitions > t.partitions_max {
+            return Err(ConfigError::Invalid(format!(
+                "topics.default-partitions must be in 1..={} (topics.partitions-max), not {}",
+                t.partitions_max, t.default_partitions
+            )));
+        }
+        if self.plugins.call_deadline_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "plugins.call-deadline-ms must be above 0".into(),
+            ));
+        }
+        for (name, listener) in &self.listeners {
+            if listener.frame_bytes_max < 1024 {
+                return Err(ConfigError::Invalid(format!(
+                    "listeners.{name}.frame-bytes-max must be at least 1024"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn kafka_listener(address: &str) -> ListenerConfig {
+    ListenerConfig {
+        address: address.to_string(),
+        codec: default_codec(),
+        advertised: None,
+        frame_bytes_max: default_frame_bytes_max(),
+        connections_max: default_connections_max(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_gives_kafka_on_loopback_and_local_data_dir() {
+        let config = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("./sluice-data"));
+        assert_eq!(config.listeners[KAFKA_LISTENER].address, "127.0.0.1:9092");
+        assert_eq!(
+            config.listeners[KAFKA_LISTENER].codec,
+            "builtin:codec-kafka"
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(
+            &path,
+            "data-dir = \"/a\"\n[listeners.kafka]\naddress = \"127.0.0.1:1\"\n[listeners.other]\naddress = \"127.0.0.1:2\"\ncodec = \"/x.wasm\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            data_dir: Some("/b".into()),
+            kafka: Some("127.0.0.1:3".into()),
+        };
+        let config = Config::load(Some(&path), &overrides).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/b"));
+        assert_eq!(config.listeners["kafka"].address, "127.0.0.1:3");
+        assert_eq!(config.listeners["other"].codec, "/x.wasm");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "data-dri = \"/a\"\n").unwrap();
+        let err = Config::load(Some(&path), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("data-dri"), "{err}");
+    }
+}

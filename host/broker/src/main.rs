@@ -1,0 +1,35 @@
+//! The `sluice` binary.
+use clap::Parser;
+use sluice_broker::cli::{Cli, Command};
+use sluice_broker::config::{Config, Overrides};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    sluice_broker::logging::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                data_dir: args.data_dir,
+                kafka: args.kafka,
+            };
+            Config::load(args.config.as_deref(), &overrides)
+                .map_err(anyhow::Error::from)
+                .and_then(run)
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("sluice: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(sluice_broker::server::serve(config))
+}

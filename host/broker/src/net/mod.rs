@@ -1,0 +1,28 @@
+//! Networking: listeners accept sockets, one task per connection moves bytes between the socket
+//! and the connection's codec session, and arms the waits the codec asks for.
+//!
+//! Architecture invariant: the network layer knows no protocol. It never parses a byte; it
+//! hands bytes to a session and writes what the session returns, in order.
+pub mod connection;
+pub mod listener;
+pub mod session;
+pub mod waits;
+
+/// Bytes read from a socket per call into the codec. Bounds the host's read buffer per active
+/// connection; an idle connection holds none (the buffer is per thread, borrowed per read).
+pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Armed waits one connection may hold. Kafka parks at most one fetch at a time per
+/// connection in practice; a codec arming more than this is looping.
+pub const WAITS_MAX: usize = 64;
+/// Longest a wait may last, whatever the codec asks (Kafka's `fetch.max.wait.ms` is usually
+/// 500 ms; 5 minutes is far beyond any client's setting).
+pub const WAIT_MS_MAX: u32 = 300_000;
+/// How long open connections get to finish after a shutdown signal before they are closed.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Resolves once the broker is shutting down (the flag turned true, or its sender is gone).
+pub async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped at once: holding it across an await would make
+    // the caller's future `!Send`.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,373 @@
+//! Codec plugins: a loaded component, its pool of instances, and one session per connection.
+//!
+//! Architecture invariant: calls on one instance never overlap (its store sits behind a mutex),
+//! and a failed instance is never called again: its store is dropped at the failing call, every
+//! session on it learns through its `discarded` signal, and new sessions go to other instances.
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::{Engine, Store, Trap};
+
+use crate::bindings::{Codec, CodecPre, ConnectionInfo, Output, PluginInfo};
+use crate::engine::EPOCH_TICK;
+use crate::error::{CallError, FailureCause, LoadError};
+use crate::host::SharedHost;
+use crate::limits::Limits;
+use crate::sandbox::StoreState;
+
+/// The world every codec must implement, as named in errors.
+const CODEC_WORLD: &str = "sluice:plugin/codec@0.1.0";
+
+/// Counters kept by the host for one loaded plugin.
+#[derive(Debug, Default)]
+pub struct PluginStats {
+    /// Calls made into the plugin (constructors, `on-data`, `on-wake`, drops).
+    pub calls: AtomicU64,
+    /// Instances started, the first included.
+    pub instances_started: AtomicU64,
+    /// Instances discarded after a call ran past its deadline.
+    pub deadline_misses: AtomicU64,
+    /// Instances discarded after growing past the memory cap.
+    pub memory_exhaustions: AtomicU64,
+    /// Instances discarded after any other trap.
+    pub traps: AtomicU64,
+}
+
+/// A loaded, checked codec plugin. New sessions are placed on its instances; it lives as long
+/// as any session does, so a hot swap can replace it while old sessions finish on it.
+pub struct CodecPlugin {
+    label: Arc<str>,
+    info: PluginInfo,
+    sha256: String,
+    engine: Engine,
+    pre: CodecPre<StoreState>,
+    host: SharedHost,
+    limits: Limits,
+    instances: Mutex<Vec<Arc<Instance>>>,
+    next_instance_id: AtomicU64,
+    stats: PluginStats,
+}
+
+struct Instance {
+    id: u64,
+    /// `None` once discarded.
+    live: Mutex<Option<Live>>,
+    sessions: AtomicUsize,
+    discarded: watch::Sender<bool>,
+}
+
+struct Live {
+    store: Store<StoreState>,
+    bindings: Codec,
+}
+
+impl CodecPlugin {
+    pub(crate) fn new(
+        engine: &Engine,
+        linker: &Linker<StoreState>,
+        component: &Component,
+        label: &str,
+        sha256: String,
+        host: SharedHost,
+        limits: Limits,
+    ) -> Result<Arc<Self>, LoadError> {
+        let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch {
+            name: label.to_string(),
+            expected: CODEC_WORLD,
+            detail: format!("{e:#}"),
+        };
+        let instance_pre = linker.instantiate_pre(component).map_err(mismatch)?;
+        let pre = CodecPre::new(instance_pre).map_err(mismatch)?;
+        let mut plugin = CodecPlugin {
+            label: Arc::from(label),
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+            },
+            sha256,
+            engine: engine.clone(),
+            pre,
+            host,
+            limits,
+            instances: Mutex::new(Vec::new()),
+            next_instance_id: AtomicU64::new(0),
+            stats: PluginStats::default(),
+        };
+        let start = |detail: String| LoadError::Start {
+            name: label.to_string(),
+            detail,
+        };
+        let mut live = plugin
+            .start_instance()
+            .map_err(|e| start(format!("{e:#}")))?;
+        plugin.info = live
+            .bindings
+            .sluice_plugin_protocol()
+            .call_info(&mut live.store)
+            .map_err(|e| start(format!("info(): {e:#}")))?;
+        let first = plugin.wrap(live);
+        lock(&plugin.instances).push(first);
+        Ok(Arc::new(plugin))
+    }
+
+    /// What the plugin says it is.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// SHA-256 of the component's bytes, lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The label it was loaded under (file path or built-in name).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The host's counters for this plugin.
+    pub fn stats(&self) -> &PluginStats {
+        &self.stats
+    }
+
+    /// Instances currently alive.
+    pub fn live_instances(&self) -> usize {
+        lock(&self.instances)
+            .iter()
+            .filter(|i| !*i.discarded.borrow())
+            .count()
+    }
+
+    /// Opens a session for a new connection on the least-loaded instance with room, starting
+    /// a new instance when all are full.
+    pub fn open_session(
+        self: &Arc<Self>,
+        info: &ConnectionInfo,
+    ) -> Result<CodecSession, CallError> {
+        let instance = self.place()?;
+        let session_plugin = self.clone();
+        let resource = {
+            let mut guard = lock(&instance.live);
+            let live = guard.as_mut().ok_or(CallError::InstanceGone)?;
+            let result = self.call(live, |bindings, store| {
+                bindings
+                    .sluice_plugin_protocol()
+                    .connection()
+                    .call_constructor(store, info)
+            });
+            match result {
+                Ok(resource) => resource,
+                Err(error) => return Err(self.fail(&instance, &mut guard, error)),
+            }
+        };
+        instance.sessions.fetch_add(1, Ordering::AcqRel);
+        let discarded = instance.discarded.subscribe();
+        Ok(CodecSession {
+            plugin: session_plugin,
+            instance,
+            resource: Some(resource),
+            discarded,
+        })
+    }
+
+    fn place(&self) -> Result<Arc<Instance>, CallError> {
+        let mut instances = lock(&self.instances);
+        instances.retain(|i| !*i.discarded.borrow());
+        let best = instances
+            .iter()
+            .filter(|i| i.sessions.load(Ordering::Acquire) < self.limits.connections_per_instance)
+            .min_by_key(|i| i.sessions.load(Ordering::Acquire));
+        if let Some(instance) = best {
+            return Ok(instance.clone());
+        }
+        let live = self.start_instance().map_err(|e| {
+            tracing::error!(plugin = %self.label, error = %format!("{e:#}"), "cannot start plugin instance");
+            CallError::Failed { cause: FailureCause::Trap, detail: format!("{e:#}") }
+        })?;
+        let instance = self.wrap(live);
+        instances.push(instance.clone());
+        Ok(instance)
+    }
+
+    fn start_instance(&self) -> wasmtime::Result<Live> {
+        let state = StoreState::new(
+            self.host.clone(),
+            Arc::from(self.info.name.as_str()),
+            self.limits.memory_bytes_max,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.deadline_ticks());
+        let bindings = self.pre.instantiate(&mut store)?;
+        self.stats.instances_started.fetch_add(1, Ordering::Relaxed);
+        Ok(Live { store, bindings })
+    }
+
+    fn wrap(&self, live: Live) -> Arc<Instance> {
+        let (discarded, _) = watch::channel(false);
+        Arc::new(Instance {
+            id: self.next_instance_id.fetch_add(1, Ordering::Relaxed),
+            live: Mutex::new(Some(live)),
+            sessions: AtomicUsize::new(0),
+            discarded,
+        })
+    }
+
+    /// Epoch ticks for one call: the deadline rounded up, plus one because the first tick may
+    /// come at any moment after the call starts.
+    fn deadline_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_millis().max(1);
+        (self.limits.call_deadline.as_millis().div_ceil(tick) as u64).saturating_add(1)
+    }
+
+    /// Runs one call with a fresh deadline.
+    fn call<R>(
+        &self,
+        live: &mut Live,
+        f: impl FnOnce(&Codec, &mut Store<StoreState>) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        live.store.set_epoch_deadline(self.deadline_ticks());
+        f(&live.bindings, &mut live.store)
+    }
+
+    /// Discards an instance after a failed call: drops its store, counts and logs the failure,
+    /// and signals every session on it.
+    fn fail(
+        &self,
+        instance: &Instance,
+        guard: &mut MutexGuard<'_, Option<Live>>,
+        error: wasmtime::Error,
+    ) -> CallError {
+        let memory_refused = guard
+            .as_ref()
+            .is_some_and(|l| l.store.data().limiter.refused);
+        let cause = match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => FailureCause::Deadline,
+            _ if memory_refused => FailureCause::Memory,
+            _ => FailureCause::Trap,
+        };
+        let counter = match cause {
+            FailureCause::Deadline => &self.stats.deadline_misses,
+            FailureCause::Memory => &self.stats.memory_exhaustions,
+            FailureCause::Trap => &self.stats.traps,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        **guard = None;
+        let detail = format!("{error:#}");
+        tracing::error!(
+            plugin = %self.info.name,
+            sha256 = %&self.sha256[..12],
+            instance = instance.id,
+            %cause,
+            connections = instance.sessions.load(Ordering::Acquire),
+            error = %detail,
+            "plugin instance discarded"
+        );
+        instance.discarded.send_replace(true);
+        CallError::Failed { cause, detail }
+    }
+}
+
+/// One connection's codec state on one instance. Dropping it drops the guest's `connection`
+/// resource (freeing its state in the guest) and releases its place on the instance.
+pub struct CodecSession {
+    plugin: Arc<CodecPlugin>,
+    instance: Arc<Instance>,
+    resource: Option<ResourceAny>,
+    discarded: watch::Receiver<bool>,
+}
+
+impl CodecSession {
+    /// The plugin this session runs on (it keeps it alive across hot swaps).
+    pub fn plugin(&self) -> &Arc<CodecPlugin> {
+        &self.plugin
+    }
+
+    /// Feeds bytes from the peer to the codec.
+    pub fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError> {
+        self.call_returning(|codec, store, resource| {
+            codec
+                .sluice_plugin_protocol()
+                .connection()
+                .call_on_data(store, resource, data)
+        })
+    }
+
+    /// Tells the codec a wait it armed has fired.
+    pub fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
+        self.call_returning(|codec, store, resource| {
+            codec
+                .sluice_plugin_protocol()
+                .connection()
+                .call_on_wake(store, resource, token)
+        })
+    }
+
+    /// Resolves when this session's instance has been discarded (by a failure on any of its
+    /// sessions). A connection waits on this while idle, so it closes with its instance.
+    pub async fn discarded(&mut self) {
+        // An error means the sender is gone, which only happens when the instance is gone.
+        let _ = self.discarded.wait_for(|discarded| *discarded).await;
+    }
+
+    fn call_returning(
+        &mut self,
+        f: impl FnOnce(
+            &Codec,
+            &mut Store<StoreState>,
+            ResourceAny,
+        ) -> wasmtime::Result<
+            Result<Output, crate::bindings::exports::sluice::plugin::protocol::CodecError>,
+        >,
+    ) -> Result<Output, CallError> {
+        let resource = self.resource.ok_or(CallError::InstanceGone)?;
+        let mut guard = lock(&self.instance.live);
+        let Some(live) = guard.as_mut() else {
+            return Err(CallError::InstanceGone);
+        };
+        match self
+            .plugin
+            .call(live, |codec, store| f(codec, store, resource))
+        {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(refused)) => Err(CallError::Refused(refused.reason)),
+            Err(error) => Err(self.plugin.fail(&self.instance, &mut guard, error)),
+        }
+    }
+}
+
+impl Drop for CodecSession {
+    fn drop(&mut self) {
+        if let Some(resource) = self.resource.take() {
+            let mut guard = lock(&self.instance.live);
+            if let Some(live) = guard.as_mut() {
+                let result = self
+                    .plugin
+                    .call(live, |_, store| resource.resource_drop(store));
+                if let Err(error) = result {
+                    self.plugin.fail(&self.instance, &mut guard, error);
+                }
+            }
+        }
+        let left = self.instance.sessions.fetch_sub(1, Ordering::AcqRel) - 1;
+        if left == 0 {
+            // Shrink back when load falls: keep one instance warm, drop empty extras.
+            let mut instances = lock(&self.plugin.instances);
+            if instances.len() > 1 && self.instance.sessions.load(Ordering::Acquire) == 0 {
+                instances.retain(|i| !Arc::ptr_eq(i, &self.instance));
+            }
+        }
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: nothing here panics while holding a lock, and a
+/// poisoned plugin mutex must not take the broker down.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,80 @@
+//! What the broker configures, and the values storage hands back. Plain data, no behaviour.
+
+use std::path::PathBuf;
+
+/// Kafka's default `num.partitions` ceiling is effectively unbounded; 1024 keeps the number of
+/// open files and the time to create a topic bounded on a single broker.
+pub const PARTITIONS_MAX_DEFAULT: u32 = 1024;
+
+/// Kafka's `message.max.bytes` default: 1 MiB of records plus the 12-byte log overhead
+/// (base offset and length), so a batch Kafka accepts is accepted here.
+pub const BATCH_BYTES_MAX_DEFAULT: u32 = 1_048_588;
+
+/// Bounds one read's allocation; a Kafka fetch asks for up to 50 MiB in total, but per
+/// partition its default `max.partition.fetch.bytes` is 1 MiB, so 16 MiB leaves ample room.
+pub const READ_BYTES_MAX_DEFAULT: u32 = 16 * 1024 * 1024;
+
+/// How storage is set up. Changing a limit between runs never invalidates data already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// The data directory; created at open if missing.
+    pub dir: PathBuf,
+    /// The most partitions `create_topic` accepts for one topic.
+    pub partitions_max: u32,
+    /// The largest batch `append` accepts, header included.
+    pub batch_bytes_max: u32,
+    /// The most bytes one `read` returns, unless the first batch alone is bigger.
+    pub read_bytes_max: u32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            dir: PathBuf::from("./sluice-data"),
+            partitions_max: PARTITIONS_MAX_DEFAULT,
+            batch_bytes_max: BATCH_BYTES_MAX_DEFAULT,
+            read_bytes_max: READ_BYTES_MAX_DEFAULT,
+        }
+    }
+}
+
+/// A topic and its partition count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    /// The topic's name.
+    pub name: String,
+    /// How many partitions it has, numbered from 0.
+    pub partitions: u32,
+}
+
+/// The bounds of one partition's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionOffsets {
+    /// The first offset still readable.
+    pub log_start: i64,
+    /// The offset the next appended record will get; also the high watermark.
+    pub log_end: i64,
+}
+
+/// What `append` assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Offset of the first record of the first batch appended.
+    pub base_offset: i64,
+    /// Offset of the last record appended.
+    pub last_offset: i64,
+    /// The partition's log start after the append.
+    pub log_start: i64,
+    /// Wall clock at the append, milliseconds since the Unix epoch.
+    pub append_time_ms: i64,
+}
+
+/// What `read` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadResult {
+    /// Whole batches back to back, as stored; the first contains the requested offset. Empty
+    /// when the offset is the log end.
+    pub batches: bytes::Bytes,
+    /// Bounds of the partition at the time of the read.
+    pub offsets: PartitionOffsets,
+}

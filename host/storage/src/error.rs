@@ -1,0 +1,87 @@
+//! The one error type of the storage boundary. The broker maps each variant onto the WIT
+//! `error-code` of the same name (`Io` and `CorruptMeta` become `storage`).
+
+use std::path::PathBuf;
+
+/// Why a storage operation failed.
+#[non_exhaustive]
+#[derive(thiserror::Error, Debug)]
+pub enum StorageError {
+    /// No topic of that name exists.
+    #[error("unknown topic `{0}`")]
+    UnknownTopic(String),
+    /// The topic exists but has no partition with that index.
+    #[error("topic `{topic}` has no partition {partition}")]
+    UnknownPartition {
+        /// The topic asked for.
+        topic: String,
+        /// The partition index asked for.
+        partition: u32,
+    },
+    /// `create_topic` named a topic that already exists.
+    #[error("topic `{0}` already exists")]
+    TopicExists(String),
+    /// The name breaks Kafka's topic naming rule.
+    #[error("invalid topic name `{name}`: {reason}")]
+    InvalidTopic {
+        /// The name as given.
+        name: String,
+        /// Which part of the rule it breaks.
+        reason: String,
+    },
+    /// A partition count of zero or above `StorageConfig::partitions_max`.
+    #[error("invalid partition count {requested}: must be 1..={max}")]
+    InvalidPartitions {
+        /// The count asked for.
+        requested: u32,
+        /// The configured limit.
+        max: u32,
+    },
+    /// A read below the log start or above the log end.
+    #[error("offset {offset} out of range [{log_start}, {log_end}]")]
+    OffsetOutOfRange {
+        /// The offset asked for.
+        offset: i64,
+        /// First readable offset.
+        log_start: i64,
+        /// Offset the next record will get.
+        log_end: i64,
+    },
+    /// One batch is above `StorageConfig::batch_bytes_max`.
+    #[error("record batch of {bytes} bytes is above the limit of {max}")]
+    RecordTooLarge {
+        /// Size of the offending batch, header included.
+        bytes: u64,
+        /// The configured limit.
+        max: u32,
+    },
+    /// Bytes that are not valid Kafka v2 record batches; nothing was appended.
+    #[error("corrupt record batch: {0}")]
+    CorruptBatch(String),
+    /// The operating system refused a file operation.
+    #[error("{context}: {source}")]
+    Io {
+        /// What storage was doing, with the path involved.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A metadata file (`meta.toml`, `topic.toml`) or the directory layout is not what this
+    /// version wrote; storage refuses to guess.
+    #[error("corrupt metadata in {}: {reason}", path.display())]
+    CorruptMeta {
+        /// The file or directory at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Wraps an I/O error with what storage was doing: `.map_err(io_error("open", &path))`.
+pub(crate) fn io_error(
+    action: &str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> StorageError {
+    let context = format!("{action} {}", path.display());
+    move |source| StorageError::Io { context, source }
+}

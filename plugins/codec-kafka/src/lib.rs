@@ -1,0 +1,141 @@
+//! The Kafka wire protocol as a Sluice codec plugin.
+//!
+//! The flow of one connection, in module order:
+//! 1. `frame` cuts the bytes the host hands to [`KafkaConnection::on_data`] into request
+//!    frames, refusing oversized ones before buffering them;
+//! 2. `dispatch` reads each request header, checks the API and version against `versions`,
+//!    lets `shape` vet the body, and routes it to one `api/*` handler;
+//! 3. the handler decodes the request with kafka-protocol (or by hand for old versions), calls
+//!    the [`Broker`], maps failures through `errors`, and encodes the response;
+//! 4. `pending` writes responses in request order, parking a fetch that waits for data behind
+//!    a host wait and releasing it in [`KafkaConnection::on_wake`].
+//!
+//! The logic is generic over [`Broker`], so the same crate runs natively (the host's
+//! benchmarks, the tests) and as a Wasm component (the export at the bottom).
+//!
+//! Architecture invariant: nothing the peer sends can panic the codec, since a trap takes the
+//! whole instance down with every connection it serves; every failure is a Kafka error code
+//! or a [`CodecError`] that closes one connection.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+#![warn(missing_docs)]
+
+mod api;
+mod dispatch;
+mod errors;
+mod frame;
+mod pending;
+mod shape;
+mod versions;
+mod wire;
+
+use sluice_sdk::codec::{
+    Broker, Codec, CodecError, Connection, ConnectionInfo, Output, PluginInfo,
+};
+
+use crate::dispatch::Reply;
+use crate::frame::FrameReader;
+use crate::pending::Pending;
+
+pub use crate::api::fetch::FETCH_RESPONSE_BYTES_MAX;
+
+/// The plugin's name, as the host reports it.
+const NAME: &str = "codec-kafka";
+
+/// The Kafka codec.
+pub struct KafkaCodec;
+
+impl Codec for KafkaCodec {
+    type Connection = KafkaConnection;
+
+    fn info() -> PluginInfo {
+        let version = match option_env!("SLUICE_BUILD_TAG") {
+            Some(tag) if !tag.is_empty() => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
+            _ => env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        PluginInfo {
+            name: NAME.to_owned(),
+            version,
+        }
+    }
+}
+
+/// The address a listener announces to Kafka clients in Metadata.
+pub(crate) struct Advertised {
+    /// Host name or IP clients should connect to.
+    pub host: String,
+    /// Port clients should connect to.
+    pub port: u16,
+}
+
+/// One Kafka client connection's state. Allocates nothing until the first bytes arrive.
+pub struct KafkaConnection {
+    /// Bytes of an incomplete request.
+    frames: FrameReader,
+    /// What Metadata announces.
+    listener: Advertised,
+    /// Responses not written yet, behind a parked fetch.
+    pending: Pending,
+}
+
+impl KafkaConnection {
+    /// Bytes held for an incomplete request frame.
+    pub fn buffered_bytes(&self) -> usize {
+        self.frames.buffered()
+    }
+
+    /// Whether a fetch is parked, waiting for data or its timeout.
+    pub fn is_waiting(&self) -> bool {
+        self.pending.is_waiting()
+    }
+}
+
+impl Connection for KafkaConnection {
+    fn new(info: ConnectionInfo) -> Self {
+        KafkaConnection {
+            frames: FrameReader::new(info.frame_bytes_max),
+            listener: Advertised {
+                host: info.advertised_host,
+                port: info.advertised_port,
+            },
+            pending: Pending::default(),
+        }
+    }
+
+    fn on_data<B: Broker>(&mut self, broker: &B, data: Vec<u8>) -> Result<Output, CodecError> {
+        let mut out = empty_output();
+        for frame in self.frames.push(data)? {
+            match dispatch::request(frame, &self.listener, broker)? {
+                Reply::Frame(bytes) => self.pending.answer(bytes, broker, &mut out)?,
+                Reply::Fetch(plan) => self.pending.fetch(plan, broker, &mut out)?,
+                Reply::Silent => {}
+                Reply::Close(reason) => {
+                    broker.log(sluice_sdk::codec::Level::Debug, &format!("kafka: {reason}"));
+                    out.close = Some(reason);
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn on_wake<B: Broker>(&mut self, broker: &B, token: u64) -> Result<Output, CodecError> {
+        let mut out = empty_output();
+        self.pending.wake(token, broker, &mut out)?;
+        Ok(out)
+    }
+}
+
+fn empty_output() -> Output {
+    Output {
+        write: Vec::new(),
+        waits: Vec::new(),
+        close: None,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+sluice_sdk::export_codec!(KafkaCodec);

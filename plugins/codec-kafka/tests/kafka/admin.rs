@@ -1,0 +1,269 @@
+//! CreateTopics, DeleteTopics and ListOffsets.
+
+use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
+    DeleteTopicsResponse, ListOffsetsRequest, ListOffsetsResponse,
+};
+use sluice_sdk::codec::Broker;
+
+use crate::client::{Client, batch, request};
+use crate::fake_broker::{DEFAULT_PARTITIONS, NODE_ID};
+use crate::produce_fetch::name;
+
+fn creatable(n: &str, partitions: i32, replication: i16) -> CreatableTopic {
+    CreatableTopic::default()
+        .with_name(name(n))
+        .with_num_partitions(partitions)
+        .with_replication_factor(replication)
+}
+
+fn create(topics: Vec<CreatableTopic>, validate_only: bool) -> CreateTopicsRequest {
+    CreateTopicsRequest::default()
+        .with_topics(topics)
+        .with_timeout_ms(1000)
+        .with_validate_only(validate_only)
+}
+
+fn list(parts: &[(i32, i64)]) -> ListOffsetsRequest {
+    let partitions = parts
+        .iter()
+        .map(|(p, ts)| {
+            ListOffsetsPartition::default()
+                .with_partition_index(*p)
+                .with_timestamp(*ts)
+        })
+        .collect();
+    ListOffsetsRequest::default()
+        .with_replica_id((-1).into())
+        .with_topics(vec![
+            ListOffsetsTopic::default()
+                .with_name(name("t"))
+                .with_partitions(partitions),
+        ])
+}
+
+/// Admin requests for the fuzz loop.
+pub fn seeds() -> Vec<Vec<u8>> {
+    vec![
+        request(
+            ApiKey::CreateTopics,
+            7,
+            1,
+            &create(vec![creatable("fz", 2, -1)], false),
+        ),
+        request(
+            ApiKey::CreateTopics,
+            4,
+            1,
+            &create(vec![creatable("fz", 2, -1)], true),
+        ),
+        request(
+            ApiKey::DeleteTopics,
+            6,
+            1,
+            &DeleteTopicsRequest::default().with_topics(vec![
+                DeleteTopicState::default().with_name(Some(name("fz"))),
+            ]),
+        ),
+        request(
+            ApiKey::DeleteTopics,
+            3,
+            1,
+            &DeleteTopicsRequest::default().with_topic_names(vec![name("fz")]),
+        ),
+        request(ApiKey::ListOffsets, 7, 1, &list(&[(0, -1), (1, -2)])),
+        request(ApiKey::ListOffsets, 1, 1, &list(&[(0, -1)])),
+    ]
+}
+
+#[test]
+fn create_topics_creates_and_reports_each_topic() {
+    let mut c = Client::new();
+    for v in 2..=7 {
+        let topic = format!("created-v{v}");
+        let r: CreateTopicsResponse = c.call(
+            ApiKey::CreateTopics,
+            v,
+            &create(vec![creatable(&topic, 4, 1)], false),
+        );
+        let t = &r.topics[0];
+        assert_eq!((t.name.as_str(), t.error_code), (topic.as_str(), 0), "v{v}");
+        assert_eq!(t.error_message, None);
+        if v >= 5 {
+            assert_eq!((t.num_partitions, t.replication_factor), (4, 1));
+        }
+        assert_eq!(
+            c.broker.describe_topic(&topic, false).unwrap().partitions,
+            4
+        );
+    }
+}
+
+#[test]
+fn create_topics_with_minus_one_uses_the_default_partition_count() {
+    let mut c = Client::new();
+    let r: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        7,
+        &create(vec![creatable("d", -1, -1)], false),
+    );
+    assert_eq!(
+        (r.topics[0].error_code, r.topics[0].num_partitions),
+        (0, DEFAULT_PARTITIONS as i32)
+    );
+}
+
+#[test]
+fn create_topics_refusals_carry_kafka_error_codes() {
+    let mut c = Client::new();
+    c.broker.create_topic("exists", 1).unwrap();
+    let r: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        7,
+        &create(
+            vec![
+                creatable("exists", 1, 1),
+                creatable("replicated", 1, 3),
+                creatable("empty", 0, 1),
+                creatable("bad name", 1, 1),
+                creatable("too-many", 10_000, 1),
+            ],
+            false,
+        ),
+    );
+    let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![36, 38, 37, 17, 37]);
+    for t in &r.topics {
+        assert!(t.error_message.is_some(), "{:?}", t.name);
+        assert_eq!((t.num_partitions, t.replication_factor), (-1, -1));
+    }
+    assert!(!c.broker.has_topic("replicated"));
+}
+
+#[test]
+fn create_topics_validate_only_checks_without_creating() {
+    let mut c = Client::new();
+    c.broker.create_topic("exists", 1).unwrap();
+    let r: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        5,
+        &create(
+            vec![
+                creatable("fresh", 2, 1),
+                creatable("exists", 1, 1),
+                creatable("bad/name", 1, 1),
+            ],
+            true,
+        ),
+    );
+    let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 36, 17]);
+    assert_eq!(r.topics[0].num_partitions, 2);
+    assert!(!c.broker.has_topic("fresh"));
+}
+
+#[test]
+fn create_topics_with_a_manual_assignment_must_place_every_partition_here() {
+    let mut c = Client::new();
+    let assign = |brokers: Vec<i32>| {
+        (0..2)
+            .map(|p| {
+                CreatableReplicaAssignment::default()
+                    .with_partition_index(p)
+                    .with_broker_ids(brokers.iter().map(|b| BrokerId(*b)).collect())
+            })
+            .collect::<Vec<_>>()
+    };
+    let here = creatable("manual", -1, -1).with_assignments(assign(vec![NODE_ID]));
+    let elsewhere = creatable("elsewhere", -1, -1).with_assignments(assign(vec![NODE_ID + 1]));
+    let both = creatable("both", 2, -1).with_assignments(assign(vec![NODE_ID]));
+    let r: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        7,
+        &create(vec![here, elsewhere, both], false),
+    );
+    let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 39, 42]);
+    assert_eq!(r.topics[0].num_partitions, 2);
+}
+
+#[test]
+fn delete_topics_deletes_by_name_and_reports_unknown_topics() {
+    let mut c = Client::new();
+    for v in 1..=6 {
+        c.broker.create_topic("gone", 1).unwrap();
+        let req = if v >= 6 {
+            DeleteTopicsRequest::default().with_topics(vec![
+                DeleteTopicState::default().with_name(Some(name("gone"))),
+                DeleteTopicState::default().with_name(Some(name("never"))),
+            ])
+        } else {
+            DeleteTopicsRequest::default().with_topic_names(vec![name("gone"), name("never")])
+        };
+        let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &req.with_timeout_ms(1000));
+        let got: Vec<(String, i16)> = r
+            .responses
+            .iter()
+            .map(|t| (t.name.as_deref().unwrap().to_string(), t.error_code))
+            .collect();
+        assert_eq!(got, vec![("gone".into(), 0), ("never".into(), 3)], "v{v}");
+        assert!(!c.broker.has_topic("gone"));
+    }
+}
+
+#[test]
+fn delete_topics_by_id_answers_unknown_topic_id() {
+    let mut c = Client::new();
+    let req = DeleteTopicsRequest::default()
+        .with_topics(vec![DeleteTopicState::default().with_name(None)]);
+    let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, 6, &req);
+    assert_eq!(
+        (r.responses[0].error_code, r.responses[0].name.is_none()),
+        (100, true)
+    );
+}
+
+#[test]
+fn list_offsets_answers_earliest_and_latest() {
+    let mut c = Client::new();
+    c.broker.create_topic("t", 2).unwrap();
+    c.broker.append("t", 0, &batch(&["a", "b", "c"])).unwrap();
+    for v in 1..=7 {
+        let r: ListOffsetsResponse = c.call(
+            ApiKey::ListOffsets,
+            v,
+            &list(&[(0, -1), (0, -2), (1, -1), (9, -1)]),
+        );
+        let got: Vec<(i32, i16, i64)> = r.topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.error_code, p.offset))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 0, 3), (0, 0, 0), (1, 0, 0), (9, 3, -1)],
+            "v{v}"
+        );
+        assert_eq!(r.topics[0].partitions[0].timestamp, -1);
+        if v >= 4 {
+            assert_eq!(r.topics[0].partitions[0].leader_epoch, 0);
+        }
+    }
+}
+
+#[test]
+fn list_offsets_by_timestamp_answers_unsupported_for_message_format() {
+    let mut c = Client::new();
+    c.broker.create_topic("t", 1).unwrap();
+    let r: ListOffsetsResponse = c.call(
+        ApiKey::ListOffsets,
+        7,
+        &list(&[(0, 1_700_000_000_000), (0, -3)]),
+    );
+    for p in &r.topics[0].partitions {
+        assert_eq!((p.error_code, p.offset, p.timestamp), (43, -1, -1));
+    }
+}

@@ -1,0 +1,14 @@
+//! Behaviour tests of the Kafka codec: real Kafka requests (encoded with kafka-protocol, or by
+//! hand for the versions it no longer knows) go through a `KafkaConnection` over an in-memory
+//! broker, and the responses are decoded and checked.
+
+mod client;
+mod fake_broker;
+
+mod admin;
+mod api_versions;
+mod framing;
+mod legacy;
+mod metadata;
+mod parking;
+mod produce_fetch;

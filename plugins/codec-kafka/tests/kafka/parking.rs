@@ -1,0 +1,229 @@
+//! Long polls: a fetch short of `min_bytes` parks behind a host wait, and everything after it
+//! waits its turn.
+
+use kafka_protocol::messages::{
+    ApiKey, FetchResponse, MetadataRequest, MetadataResponse, ProduceResponse,
+};
+use sluice_sdk::codec::{Broker, Output};
+
+use crate::client::{Client, batch, decode, frames, request};
+use crate::produce_fetch::{fetch, produce};
+
+fn topic(c: &Client, partitions: u32) {
+    c.broker.create_topic("t", partitions).unwrap();
+}
+
+fn send_fetch(c: &mut Client, cid: i32, part: i32, offset: i64, min_bytes: i32) -> Output {
+    c.send(request(
+        ApiKey::Fetch,
+        12,
+        cid,
+        &fetch(&[("t", part, offset)], min_bytes, 500),
+    ))
+    .unwrap()
+}
+
+fn fetched(frame: &bytes::Bytes, cid: i32) -> usize {
+    let (got, r): (i32, FetchResponse) = decode(frame, ApiKey::Fetch, 12);
+    assert_eq!(got, cid);
+    r.responses[0].partitions[0].records.as_ref().unwrap().len()
+}
+
+#[test]
+fn fetch_short_of_min_bytes_parks_and_answers_when_data_arrives() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let out = send_fetch(&mut c, 1, 0, 0, 1);
+    assert!(out.write.is_empty());
+    assert_eq!(out.waits.len(), 1);
+    let wait = &out.waits[0];
+    assert_eq!(wait.timeout_ms, 500);
+    assert_eq!(wait.watch.len(), 1);
+    assert_eq!(
+        (
+            wait.watch[0].topic.as_str(),
+            wait.watch[0].partition,
+            wait.watch[0].offset
+        ),
+        ("t", 0, 0)
+    );
+    assert!(c.conn.is_waiting());
+
+    let b = batch(&["late"]);
+    c.broker.append("t", 0, &b).unwrap();
+    let out = c.wake(wait.token);
+    let frames = frames(&out.write);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(fetched(&frames[0], 1), b.len());
+    assert!(out.waits.is_empty());
+    assert!(!c.conn.is_waiting());
+}
+
+#[test]
+fn parked_fetch_woken_at_its_timeout_answers_with_what_there_is() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let out = send_fetch(&mut c, 1, 0, 0, 1);
+    let out = c.wake(out.waits[0].token);
+    let frames = frames(&out.write);
+    assert_eq!(fetched(&frames[0], 1), 0);
+    assert!(out.waits.is_empty());
+}
+
+#[test]
+fn fetch_with_enough_data_or_no_wait_answers_at_once() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let out = c
+        .send(request(ApiKey::Fetch, 12, 1, &fetch(&[("t", 0, 0)], 1, 0)))
+        .unwrap();
+    assert!(out.waits.is_empty());
+    assert_eq!(fetched(&frames(&out.write)[0], 1), 0);
+
+    c.broker.append("t", 0, &batch(&["x"])).unwrap();
+    let out = send_fetch(&mut c, 2, 0, 0, 1);
+    assert!(out.waits.is_empty());
+    assert!(fetched(&frames(&out.write)[0], 2) > 0);
+}
+
+#[test]
+fn fetch_short_of_min_bytes_watches_from_the_log_end_not_the_fetch_offset() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    c.broker.append("t", 0, &batch(&["x"])).unwrap();
+    let out = send_fetch(&mut c, 1, 0, 0, 1024 * 1024);
+    assert!(out.write.is_empty());
+    // Data at offset 0 is already there; waking "when the log passes 0" would wake at once.
+    assert_eq!(out.waits[0].watch[0].offset, 1);
+}
+
+#[test]
+fn responses_stay_in_request_order_behind_a_parked_fetch() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let token = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
+
+    let out = c
+        .send(request(
+            ApiKey::Metadata,
+            12,
+            2,
+            &MetadataRequest::default().with_topics(None),
+        ))
+        .unwrap();
+    assert!(out.write.is_empty() && out.waits.is_empty());
+    let b = batch(&["behind"]);
+    let out = c
+        .send(request(
+            ApiKey::Produce,
+            9,
+            3,
+            &produce("t", 0, b.clone(), -1),
+        ))
+        .unwrap();
+    assert!(out.write.is_empty() && out.waits.is_empty());
+
+    let out = c.wake(token);
+    let frames = frames(&out.write);
+    assert_eq!(frames.len(), 3);
+    assert_eq!(
+        fetched(&frames[0], 1),
+        b.len(),
+        "the produce behind it already ran"
+    );
+    let (cid, _): (i32, MetadataResponse) = decode(&frames[1], ApiKey::Metadata, 12);
+    assert_eq!(cid, 2);
+    let (cid, p): (i32, ProduceResponse) = decode(&frames[2], ApiKey::Produce, 9);
+    assert_eq!(
+        (cid, p.responses[0].partition_responses[0].base_offset),
+        (3, 0)
+    );
+}
+
+#[test]
+fn pipelined_requests_in_one_chunk_queue_behind_the_fetch() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let mut chunk = request(ApiKey::Fetch, 12, 1, &fetch(&[("t", 0, 0)], 1, 500));
+    chunk.extend(request(
+        ApiKey::Metadata,
+        12,
+        2,
+        &MetadataRequest::default(),
+    ));
+    let out = c.send(chunk).unwrap();
+    assert!(out.write.is_empty());
+    let out = c.wake(out.waits[0].token);
+    assert_eq!(frames(&out.write).len(), 2);
+}
+
+#[test]
+fn fetch_behind_a_parked_fetch_runs_when_its_turn_comes() {
+    let mut c = Client::new();
+    topic(&c, 2);
+    let first = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
+    let out = send_fetch(&mut c, 2, 1, 0, 1);
+    assert!(
+        out.write.is_empty() && out.waits.is_empty(),
+        "one wait at a time"
+    );
+
+    // The first times out empty; the second runs, finds nothing, and parks with its own wait.
+    let out = c.wake(first);
+    let f = frames(&out.write);
+    assert_eq!(f.len(), 1);
+    assert_eq!(fetched(&f[0], 1), 0);
+    assert_eq!(out.waits.len(), 1);
+    assert_eq!(out.waits[0].watch[0].partition, 1);
+
+    let b = batch(&["p1"]);
+    c.broker.append("t", 1, &b).unwrap();
+    let out = c.wake(out.waits[0].token);
+    assert_eq!(fetched(&frames(&out.write)[0], 2), b.len());
+}
+
+#[test]
+fn wake_for_an_unknown_token_is_harmless() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let token = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
+    let out = c.wake(token.wrapping_add(99));
+    assert!(out.write.is_empty() && out.waits.is_empty());
+    assert!(c.conn.is_waiting());
+    assert_eq!(frames(&c.wake(token).write).len(), 1);
+}
+
+#[test]
+fn too_many_requests_behind_a_parked_fetch_answer_it_early() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let token = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
+    let mut written = 0;
+    let mut cid = 1;
+    while written == 0 {
+        cid += 1;
+        assert!(cid < 1000, "the queue never overflowed");
+        let out = c
+            .send(request(
+                ApiKey::Metadata,
+                12,
+                cid,
+                &MetadataRequest::default(),
+            ))
+            .unwrap();
+        assert!(out.waits.is_empty());
+        written = frames(&out.write).len();
+    }
+    // Everything, the fetch first, came out at once, in order.
+    assert_eq!(written, cid as usize);
+    assert!(!c.conn.is_waiting());
+
+    // The old wait is still armed: a new fetch that parks rides on it instead of arming a
+    // second one, and is answered when it fires.
+    let out = send_fetch(&mut c, 5000, 0, 0, 1);
+    assert!(out.write.is_empty() && out.waits.is_empty());
+    assert!(c.conn.is_waiting());
+    let out = c.wake(token);
+    assert_eq!(fetched(&frames(&out.write)[0], 5000), 0);
+    assert!(out.waits.is_empty());
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Runs every test of Sluice, on a fresh clone or a developer's tree (the README's test command;
+# .ci/run calls it):
+#   1. installs what the tests need: Debian's kcat (only if missing) and a Python venv in
+#      .venv with tests/requirements.txt (reinstalled only when that file changes);
+#   2. builds the broker, which builds and embeds the built-in Wasm plugins;
+#   3. builds the test artifacts: the hostile guest codecs (tests/guests/) and two builds of
+#      the Kafka codec told apart by SLUICE_BUILD_TAG, for the hot-swap test;
+#   4. runs the Rust tests (cargo test --workspace);
+#   5. runs the end-to-end suite (tests/e2e, pytest) against the built broker.
+# Arguments go to pytest, e.g. `bash tests/run.sh -k hot_swap -x`.
+# SLUICE_SKIP_CARGO_TEST=1 skips step 4, for iterating on the end-to-end suite.
+# Exits non-zero if anything fails; steps 4 and 5 both run even if one of them fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Every test is bounded by pytest-timeout; this is the limit for a test that sets none.
+E2E_TEST_TIMEOUT_S=300
+
+section() { printf '\n==== %s (%ss elapsed) ====\n' "$*" "$SECONDS"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+section "1/5 test tools: kcat and the Python venv (.venv)"
+if ! command -v kcat >/dev/null 2>&1; then
+  apt_install kcat
+fi
+kcat -V 2>&1 | grep -m1 '^Version' || true
+
+PYTHON="${PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  if command -v python3.11 >/dev/null 2>&1; then PYTHON=python3.11; else PYTHON=python3; fi
+fi
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -m venv .venv; then
+    # Debian's python3 ships venv's ensurepip separately.
+    rm -rf .venv
+    apt_install python3-venv
+    "$PYTHON" -m venv .venv
+  fi
+fi
+REQUIREMENTS_SUM="$(sha256sum tests/requirements.txt | cut -d' ' -f1)"
+if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$REQUIREMENTS_SUM" ]; then
+  # Wheels only for the client: building librdkafka from source is not a test's business.
+  .venv/bin/python -m pip install --disable-pip-version-check -q \
+    --only-binary=confluent-kafka -r tests/requirements.txt
+  echo "$REQUIREMENTS_SUM" > .venv/.requirements.sha256
+fi
+.venv/bin/python -c 'import sys, confluent_kafka, pytest; print("python", sys.version.split()[0], "| confluent-kafka", confluent_kafka.version()[0], "librdkafka", confluent_kafka.libversion()[0], "| pytest", pytest.__version__)'
+
+section "2/5 build the broker (cargo build --release -p sluice)"
+cargo --version
+cargo build --release -p sluice
+
+section "3/5 build test artifacts: hostile guests, two tagged Kafka codec builds"
+cargo build --profile plugin --target wasm32-wasip2 \
+  -p sluice-guest-codec-loop -p sluice-guest-codec-alloc -p sluice-guest-codec-trap
+for tag in swap-a swap-b; do
+  SLUICE_BUILD_TAG="$tag" cargo build --profile plugin --target wasm32-wasip2 \
+    -p sluice-codec-kafka --target-dir "target/$tag"
+done
+
+export SLUICE_BIN="$ROOT/target/release/sluice"
+export SLUICE_GUEST_LOOP="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_loop.wasm"
+export SLUICE_GUEST_ALLOC="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_alloc.wasm"
+export SLUICE_GUEST_TRAP="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm"
+export SLUICE_CODEC_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
+export SLUICE_CODEC_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
+for artifact in "$SLUICE_BIN" "$SLUICE_GUEST_LOOP" "$SLUICE_GUEST_ALLOC" "$SLUICE_GUEST_TRAP" \
+                "$SLUICE_CODEC_SWAP_A" "$SLUICE_CODEC_SWAP_B"; do
+  if [ ! -f "$artifact" ]; then
+    echo "missing build artifact: $artifact" >&2
+    exit 1
+  fi
+  printf '%s  %s\n' "$(sha256sum "$artifact" | cut -c1-12)" "${artifact#"$ROOT"/}"
+done
+
+FAILED=()
+
+if [ "${SLUICE_SKIP_CARGO_TEST:-0}" = 1 ]; then
+  section "4/5 Rust tests: skipped (SLUICE_SKIP_CARGO_TEST=1)"
+else
+  section "4/5 Rust tests (cargo test --workspace)"
+  if ! cargo test --workspace; then
+    FAILED+=("cargo test")
+  fi
+fi
+
+section "5/5 end-to-end tests (pytest tests/e2e)"
+# A broker holds one socket per connection; the memory test opens 1,000.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+mkdir -p target/test-reports
+if ! .venv/bin/python -m pytest tests/e2e -v --timeout="$E2E_TEST_TIMEOUT_S" \
+    --junitxml=target/test-reports/e2e.xml "$@"; then
+  FAILED+=("pytest tests/e2e")
+fi
+
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  printf '\n==== FAILED: %s ====\n' "${FAILED[*]}"
+  exit 1
+fi
