@@ -312,11 +312,14 @@ class Broker:
         """The process is running and its log shows no panic: none at all, or, with
         `guest_panics_allowed` (tests whose guests panic on purpose), none of the host."""
         assert self.alive(), f"broker exited with {self.proc.returncode}\n{self.log_tail()}"
+        lines = self.log_text().splitlines()
         if guest_panics_allowed:
-            panics = HOST_PANIC_LINE.findall(self.log_text())
+            at = [i for i, l in enumerate(lines) if HOST_PANIC_LINE.match(l)]
         else:
-            panics = self.log_lines(PANIC_MARKER)
-        assert not panics, f"broker log shows a panic: {panics[:3]}\n{self.log_tail()}"
+            at = [i for i, l in enumerate(lines) if PANIC_MARKER in l]
+        # Each panic with the line after it (the panic message), the first three.
+        panics = ["\n".join(lines[i:i + 2]) for i in at[:3]]
+        assert not panics, f"broker log shows {len(at)} panics, the first: " + "\n".join(panics)
 
     def rss_kib(self) -> int:
         """Resident set size (VmRSS) of the broker process, in KiB."""

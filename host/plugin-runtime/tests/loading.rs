@@ -1,0 +1,80 @@
+//! Loading refuses what is not a codec, and says what it expected.
+use std::sync::Arc;
+
+use sluice_plugin_runtime::{
+    AppendResult, BrokerError, ClusterInfo, HostBroker, Limits, LoadError, PartitionOffsets,
+    ReadResult, Runtime, TopicInfo,
+};
+
+/// A host that refuses everything: these tests never get as far as a broker call.
+struct NoBroker;
+
+fn refused() -> BrokerError {
+    BrokerError { code: sluice_plugin_runtime::ErrorCode::Storage, message: "test host".into() }
+}
+
+impl HostBroker for NoBroker {
+    fn cluster(&self) -> ClusterInfo {
+        ClusterInfo { cluster_id: "test".into(), node_id: 0, default_partitions: 1 }
+    }
+    fn list_topics(&self) -> Vec<TopicInfo> {
+        Vec::new()
+    }
+    fn describe_topic(&self, _: &str, _: bool) -> Result<TopicInfo, BrokerError> {
+        Err(refused())
+    }
+    fn create_topic(&self, _: &str, _: u32) -> Result<TopicInfo, BrokerError> {
+        Err(refused())
+    }
+    fn delete_topic(&self, _: &str) -> Result<(), BrokerError> {
+        Err(refused())
+    }
+    fn append(&self, _: &str, _: u32, _: &[u8]) -> Result<AppendResult, BrokerError> {
+        Err(refused())
+    }
+    fn read(&self, _: &str, _: u32, _: i64, _: u32) -> Result<ReadResult, BrokerError> {
+        Err(refused())
+    }
+    fn offsets(&self, _: &str, _: u32) -> Result<PartitionOffsets, BrokerError> {
+        Err(refused())
+    }
+}
+
+fn load(bytes: &[u8]) -> Result<(), LoadError> {
+    let runtime = Runtime::new(None).unwrap();
+    runtime.load_codec("test", bytes, Arc::new(NoBroker), Limits::default()).map(|_| ())
+}
+
+#[test]
+fn bytes_that_are_not_wasm_are_refused_as_invalid() {
+    let err = load(b"definitely not a component").unwrap_err();
+    assert!(matches!(err, LoadError::Invalid { .. }), "{err}");
+}
+
+#[test]
+fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
+    let empty = wat::parse_str("(component)").unwrap();
+    let err = load(&empty).unwrap_err();
+    assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("sluice:plugin/codec@0.1.0"), "{err}");
+}
+
+#[test]
+fn a_component_importing_what_the_host_does_not_offer_is_refused() {
+    let wants_more = wat::parse_str(
+        r#"(component (import "sluice:plugin/secrets@0.1.0" (instance)))"#,
+    )
+    .unwrap();
+    let err = load(&wants_more).unwrap_err();
+    assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_a_read_error_naming_the_path() {
+    let runtime = Runtime::new(None).unwrap();
+    let err = runtime
+        .load_codec_file(std::path::Path::new("/nonexistent/codec.wasm"), Arc::new(NoBroker), Limits::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("/nonexistent/codec.wasm"), "{err}");
+}
