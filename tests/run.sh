@@ -59,9 +59,14 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$REQUIREMENTS_S
     --only-binary=confluent-kafka -r tests/requirements.txt
   echo "$REQUIREMENTS_SUM" > .venv/.requirements.sha256
 fi
-.venv/bin/python -c 'import sys, confluent_kafka, pytest; print("python", sys.version.split()[0], "| confluent-kafka", confluent_kafka.version()[0], "librdkafka", confluent_kafka.libversion()[0], "| pytest", pytest.__version__)'
+.venv/bin/python -c 'import sys, confluent_kafka as ck, pytest; print("python", sys.version.split()[0], "| confluent-kafka", ck.__version__, "(librdkafka", ck.libversion()[0] + ") | pytest", pytest.__version__)'
 
 section "2/5 build the broker (cargo build --release -p sluice)"
+# The toolchain and the wasm32-wasip2 target pinned in rust-toolchain.toml; a no-op when present
+# (and needed where RUSTUP_AUTO_INSTALL=0 turns rustup's automatic install off).
+if command -v rustup >/dev/null 2>&1; then
+  rustup toolchain install
+fi
 cargo --version
 cargo build --release -p sluice
 

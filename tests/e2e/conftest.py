@@ -131,8 +131,10 @@ class Broker:
         self.flags_only = flags_only
         self.listeners = listeners or {"kafka": {"codec": "builtin:codec-kafka"}}
         assert not flags_only or list(self.listeners) == ["kafka"]
+        # Every setting the contract names, written out: a test states the limits in force.
         self.topics = {"auto-create": True, "default-partitions": 1, **(topics or {})}
-        self.plugins = plugins or {}
+        self.plugins = {"memory-bytes-max": 256 << 20, "call-deadline-ms": 1000,
+                        "connections-per-instance": 64, **(plugins or {})}
         self.ports = dict(zip(self.listeners, free_ports(len(self.listeners))))
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -308,11 +310,11 @@ class Broker:
                             f"{n}, after {timeout_s}s\n{self.log_tail()}", pytrace=False)
             time.sleep(0.05)
 
-    def assert_healthy(self, guest_panics_allowed: bool = False) -> None:
-        """The process is running and its log shows no panic: none at all, or, with
-        `guest_panics_allowed` (tests whose guests panic on purpose), none of the host."""
+    def assert_healthy(self, since: int = 0, guest_panics_allowed: bool = False) -> None:
+        """The process is running and its log (after `since`) shows no panic: none at all, or,
+        with `guest_panics_allowed` (tests whose guests panic on purpose), none of the host."""
         assert self.alive(), f"broker exited with {self.proc.returncode}\n{self.log_tail()}"
-        lines = self.log_text().splitlines()
+        lines = self.log_since(since).splitlines()
         if guest_panics_allowed:
             at = [i for i, l in enumerate(lines) if HOST_PANIC_LINE.match(l)]
         else:

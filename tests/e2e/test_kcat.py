@@ -103,6 +103,7 @@ def check_identical(sent: list[tuple[str, str]], got: dict[int, list[tuple[int, 
 @pytest.mark.parametrize("compression", COMPRESSIONS)
 @pytest.mark.parametrize("layout", ["auto-created-1-partition", "created-3-partitions"])
 def test_kcat_round_trips_10000_messages(broker, tmp_path, compression, layout):
+    mark = broker.log_mark()
     topic = unique(f"kcat-{compression}-{layout.split('-')[0]}")
     partitions = 1
     if layout == "created-3-partitions":
@@ -119,4 +120,4 @@ def test_kcat_round_trips_10000_messages(broker, tmp_path, compression, layout):
         assert all(got.get(p) for p in range(partitions)), (
             f"keyed messages should spread over all {partitions} partitions: "
             f"{ {p: len(m) for p, m in got.items()} }")
-    broker.assert_healthy()
+    broker.assert_healthy(since=mark)

@@ -129,7 +129,7 @@ def test_hostile_guest_closes_only_its_own_connections(broker, listener):
     for l in discarded_lines(broker, mark):
         assert field(l, "cause") == cause, f"unexpected discard: {l}"
         assert "codec-kafka" not in l, f"the Kafka codec's instance was discarded: {l}"
-    broker.assert_healthy(guest_panics_allowed=True)
+    broker.assert_healthy(since=mark, guest_panics_allowed=True)
 
 
 @pytest.mark.timeout(120)
@@ -163,7 +163,7 @@ def test_all_hostile_guests_at_once_leave_kafka_clients_unharmed(broker):
             s.close()
         bystander.stop_and_verify()
         traffic.stop_and_verify()
-    broker.assert_healthy(guest_panics_allowed=True)
+    broker.assert_healthy(since=mark, guest_panics_allowed=True)
 
 
 def wait_until(predicate, timeout_s: float, what: str) -> None:

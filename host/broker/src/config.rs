@@ -40,7 +40,7 @@ pub struct Config {
 
 /// Topic defaults and bounds.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TopicsConfig {
     /// Create a topic when a client asks for one that does not exist (Kafka's
     /// `auto.create.topics.enable`).
@@ -69,7 +69,7 @@ impl Default for TopicsConfig {
 
 /// Limits for plugins; see `sluice_plugin_runtime::Limits`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PluginsConfig {
     /// Linear memory one instance may use.
     pub memory_bytes_max: usize,
@@ -287,6 +287,18 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/b"));
         assert_eq!(config.listeners["kafka"].address, "127.0.0.1:3");
         assert_eq!(config.listeners["other"].codec, "/x.wasm");
+    }
+
+    #[test]
+    fn a_table_with_some_keys_keeps_the_defaults_of_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, "[topics]\ndefault-partitions = 3\n[plugins]\ncall-deadline-ms = 200\n").unwrap();
+        let config = Config::load(Some(&path), &Overrides::default()).unwrap();
+        assert_eq!(config.topics.default_partitions, 3);
+        assert_eq!(config.topics.partitions_max, 1024);
+        assert_eq!(config.plugins.call_deadline_ms, 200);
+        assert_eq!(config.plugins.connections_per_instance, 64);
     }
 
     #[test]
