@@ -33,6 +33,13 @@ const ROUNDS: usize = 7;
 const PRODUCE_VERSION: i16 = 9;
 
 fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let storage = Arc::new(Storage::open(StorageConfig {
         dir: dir.path().to_path_buf(),
@@ -44,12 +51,14 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .find(|(n, _)| *n == "codec-kafka")
         .ok_or_else(|| anyhow::anyhow!("no built-in kafka codec"))?;
-    let plugin = runtime.load_codec(
-        "builtin:codec-kafka",
-        wasm_bytes,
-        service.clone(),
-        Limits::default(),
-    )?;
+    let plugin = runtime
+        .load_codec(
+            "builtin:codec-kafka",
+            wasm_bytes,
+            service.clone(),
+            Limits::default(),
+        )
+        .await?;
     let native_broker = NativeBroker(service.clone());
 
     let mut wasm_rounds = Vec::new();
@@ -72,10 +81,10 @@ fn main() -> anyhow::Result<()> {
                 }
                 start.elapsed()
             } else {
-                let mut session = plugin.open_session(&runtime_info())?;
+                let mut session = plugin.open_session(&runtime_info()).await?;
                 let start = Instant::now();
                 for frame in &frames {
-                    let out = session.on_data(frame)?;
+                    let out = session.on_data(frame).await?;
                     assert!(!out.write.is_empty(), "every produce gets a response");
                 }
                 start.elapsed()

@@ -293,7 +293,11 @@ mod tests {
     fn a_table_with_some_keys_keeps_the_defaults_of_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sluice.toml");
-        std::fs::write(&path, "[topics]\ndefault-partitions = 3\n[plugins]\ncall-deadline-ms = 200\n").unwrap();
+        std::fs::write(
+            &path,
+            "[topics]\ndefault-partitions = 3\n[plugins]\ncall-deadline-ms = 200\n",
+        )
+        .unwrap();
         let config = Config::load(Some(&path), &Overrides::default()).unwrap();
         assert_eq!(config.topics.default_partitions, 3);
         assert_eq!(config.topics.partitions_max, 1024);

@@ -55,14 +55,14 @@ pub struct CodecSlot {
 
 impl CodecSlot {
     /// Loads the listener's codec for the first time.
-    pub fn load(
+    pub async fn load(
         runtime: &Runtime,
         listener: &str,
         source: CodecSource,
         host: Arc<dyn HostBroker>,
         limits: Limits,
     ) -> Result<Self, LoadError> {
-        let plugin = load(runtime, &source, host.clone(), limits.clone())?;
+        let plugin = load(runtime, &source, host.clone(), limits.clone()).await?;
         log_loaded(listener, &plugin, "codec loaded");
         Ok(CodecSlot {
             listener: listener.to_string(),
@@ -83,7 +83,7 @@ impl CodecSlot {
 
     /// Re-reads a file-based codec and swaps it in if its content changed. Returns whether it
     /// swapped. On error the running version stays.
-    pub fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
+    pub async fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
         let CodecSource::File(path) = &self.source else {
             return Ok(false);
         };
@@ -95,12 +95,14 @@ impl CodecSlot {
         if sluice_plugin_runtime::sha256_hex(&bytes) == old.sha256() {
             return Ok(false);
         }
-        let new = runtime.load_codec(
-            &path.display().to_string(),
-            &bytes,
-            self.host.clone(),
-            self.limits.clone(),
-        )?;
+        let new = runtime
+            .load_codec(
+                &path.display().to_string(),
+                &bytes,
+                self.host.clone(),
+                self.limits.clone(),
+            )
+            .await?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
         tracing::info!(
             listener = %self.listener,
@@ -120,7 +122,7 @@ impl CodecSlot {
     }
 }
 
-fn load(
+async fn load(
     runtime: &Runtime,
     source: &CodecSource,
     host: Arc<dyn HostBroker>,
@@ -128,9 +130,10 @@ fn load(
 ) -> Result<Arc<CodecPlugin>, LoadError> {
     match source {
         CodecSource::Builtin(name, bytes) => {
-            runtime.load_codec(&format!("{BUILTIN_PREFIX}{name}"), bytes, host, limits)
+            let label = format!("{BUILTIN_PREFIX}{name}");
+            runtime.load_codec(&label, bytes, host, limits).await
         }
-        CodecSource::File(path) => runtime.load_codec_file(path, host, limits),
+        CodecSource::File(path) => runtime.load_codec_file(path, host, limits).await,
     }
 }
 

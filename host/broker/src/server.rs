@@ -48,6 +48,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("listeners.{name}.codec: {e}"))?;
         let slot = Arc::new(
             CodecSlot::load(&runtime, name, source, host.clone(), limits.clone())
+                .await
                 .with_context(|| format!("loading the codec of listener {name}"))?,
         );
         let socket = TcpListener::bind(&settings.address)
@@ -96,13 +97,7 @@ async fn wait_for_shutdown(runtime: &Arc<Runtime>, slots: &[Arc<CodecSlot>]) -> 
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reloading codecs loaded from files");
                 for slot in slots {
-                    let (runtime, slot) = (runtime.clone(), slot.clone());
-                    // Compiling a component takes a while; keep it off the runtime's threads.
-                    let result = tokio::task::spawn_blocking(move || {
-                        let swapped = slot.reload(&runtime);
-                        (slot, swapped)
-                    }).await?;
-                    if let (slot, Err(e)) = result {
+                    if let Err(e) = slot.reload(runtime).await {
                         tracing::error!(listener = %slot.listener(), error = %e, "codec reload failed; the running version stays");
                     }
                 }

@@ -5,6 +5,10 @@
 wasmtime::component::bindgen!({
     world: "codec",
     path: "../../wit",
+    // Calls into plugins are async so that WASI's own blocking operations (a guest writing to
+    // stderr, polling a clock) await instead of blocking a runtime thread; the host's imports
+    // stay synchronous because none of them waits.
+    exports: { default: async },
 });
 
 pub use exports::sluice::plugin::protocol::{ConnectionInfo, LogPosition, Output, Wait};

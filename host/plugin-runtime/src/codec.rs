@@ -5,11 +5,13 @@
 //! session on it learns through its `discarded` signal, and new sessions go to other instances.
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard, watch};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, Store, Trap};
 
+use crate::bindings::exports::sluice::plugin::protocol::CodecError;
 use crate::bindings::{Codec, CodecPre, ConnectionInfo, Output, PluginInfo};
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, FailureCause, LoadError};
@@ -19,6 +21,11 @@ use crate::sandbox::StoreState;
 
 /// The world every codec must implement, as named in errors.
 const CODEC_WORLD: &str = "sluice:plugin/codec@0.1.0";
+
+/// Time a call may spend *outside* Wasm (awaiting a WASI operation) beyond the call deadline
+/// before it is abandoned. Epoch interruption only stops Wasm code; this stops a guest parked
+/// in a host future (a poll on a clock, say).
+const HOST_WAIT_GRACE: Duration = Duration::from_millis(100);
 
 /// Counters kept by the host for one loaded plugin.
 #[derive(Debug, Default)]
@@ -52,8 +59,8 @@ pub struct CodecPlugin {
 
 struct Instance {
     id: u64,
-    /// `None` once discarded.
-    live: Mutex<Option<Live>>,
+    /// `None` once discarded. An async mutex: a call holds it while the guest awaits WASI.
+    live: AsyncMutex<Option<Live>>,
     sessions: AtomicUsize,
     discarded: watch::Sender<bool>,
 }
@@ -63,8 +70,10 @@ struct Live {
     bindings: Codec,
 }
 
+type LiveGuard<'a> = AsyncMutexGuard<'a, Option<Live>>;
+
 impl CodecPlugin {
-    pub(crate) fn new(
+    pub(crate) async fn new(
         engine: &Engine,
         linker: &Linker<StoreState>,
         component: &Component,
@@ -83,7 +92,7 @@ impl CodecPlugin {
         let mut plugin = CodecPlugin {
             label: Arc::from(label),
             info: PluginInfo {
-                name: String::new(),
+                name: label.to_string(),
                 version: String::new(),
             },
             sha256,
@@ -101,12 +110,15 @@ impl CodecPlugin {
         };
         let mut live = plugin
             .start_instance()
+            .await
             .map_err(|e| start(format!("{e:#}")))?;
-        plugin.info = live
-            .bindings
-            .sluice_plugin_protocol()
-            .call_info(&mut live.store)
+        let info = plugin
+            .call(&mut live, |codec, store| {
+                Box::pin(async move { codec.sluice_plugin_protocol().call_info(store).await })
+            })
+            .await
             .map_err(|e| start(format!("info(): {e:#}")))?;
+        plugin.info = info;
         let first = plugin.wrap(live);
         lock(&plugin.instances).push(first);
         Ok(Arc::new(plugin))
@@ -142,21 +154,25 @@ impl CodecPlugin {
 
     /// Opens a session for a new connection on the least-loaded instance with room, starting
     /// a new instance when all are full.
-    pub fn open_session(
+    pub async fn open_session(
         self: &Arc<Self>,
         info: &ConnectionInfo,
     ) -> Result<CodecSession, CallError> {
-        let instance = self.place()?;
-        let session_plugin = self.clone();
+        let instance = self.place().await?;
         let resource = {
-            let mut guard = lock(&instance.live);
+            let mut guard = instance.live.lock().await;
             let live = guard.as_mut().ok_or(CallError::InstanceGone)?;
-            let result = self.call(live, |bindings, store| {
-                bindings
-                    .sluice_plugin_protocol()
-                    .connection()
-                    .call_constructor(store, info)
-            });
+            let result = self
+                .call(live, |codec, store| {
+                    Box::pin(async move {
+                        codec
+                            .sluice_plugin_protocol()
+                            .connection()
+                            .call_constructor(store, info)
+                            .await
+                    })
+                })
+                .await;
             match result {
                 Ok(resource) => resource,
                 Err(error) => return Err(self.fail(&instance, &mut guard, error)),
@@ -165,33 +181,37 @@ impl CodecPlugin {
         instance.sessions.fetch_add(1, Ordering::AcqRel);
         let discarded = instance.discarded.subscribe();
         Ok(CodecSession {
-            plugin: session_plugin,
+            plugin: self.clone(),
             instance,
             resource: Some(resource),
             discarded,
         })
     }
 
-    fn place(&self) -> Result<Arc<Instance>, CallError> {
-        let mut instances = lock(&self.instances);
-        instances.retain(|i| !*i.discarded.borrow());
-        let best = instances
-            .iter()
-            .filter(|i| i.sessions.load(Ordering::Acquire) < self.limits.connections_per_instance)
-            .min_by_key(|i| i.sessions.load(Ordering::Acquire));
-        if let Some(instance) = best {
-            return Ok(instance.clone());
+    async fn place(&self) -> Result<Arc<Instance>, CallError> {
+        {
+            let mut instances = lock(&self.instances);
+            instances.retain(|i| !*i.discarded.borrow());
+            let best = instances
+                .iter()
+                .filter(|i| {
+                    i.sessions.load(Ordering::Acquire) < self.limits.connections_per_instance
+                })
+                .min_by_key(|i| i.sessions.load(Ordering::Acquire));
+            if let Some(instance) = best {
+                return Ok(instance.clone());
+            }
         }
-        let live = self.start_instance().map_err(|e| {
+        let live = self.start_instance().await.map_err(|e| {
             tracing::error!(plugin = %self.label, error = %format!("{e:#}"), "cannot start plugin instance");
             CallError::Failed { cause: FailureCause::Trap, detail: format!("{e:#}") }
         })?;
         let instance = self.wrap(live);
-        instances.push(instance.clone());
+        lock(&self.instances).push(instance.clone());
         Ok(instance)
     }
 
-    fn start_instance(&self) -> wasmtime::Result<Live> {
+    async fn start_instance(&self) -> wasmtime::Result<Live> {
         let state = StoreState::new(
             self.host.clone(),
             Arc::from(self.info.name.as_str()),
@@ -201,7 +221,7 @@ impl CodecPlugin {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.deadline_ticks());
-        let bindings = self.pre.instantiate(&mut store)?;
+        let bindings = self.pre.instantiate_async(&mut store).await?;
         self.stats.instances_started.fetch_add(1, Ordering::Relaxed);
         Ok(Live { store, bindings })
     }
@@ -210,7 +230,7 @@ impl CodecPlugin {
         let (discarded, _) = watch::channel(false);
         Arc::new(Instance {
             id: self.next_instance_id.fetch_add(1, Ordering::Relaxed),
-            live: Mutex::new(Some(live)),
+            live: AsyncMutex::new(Some(live)),
             sessions: AtomicUsize::new(0),
             discarded,
         })
@@ -223,15 +243,24 @@ impl CodecPlugin {
         (self.limits.call_deadline.as_millis().div_ceil(tick) as u64).saturating_add(1)
     }
 
-    /// Runs one call with a fresh deadline.
-    fn call<R>(
+    /// Runs one call with a fresh deadline: the epoch deadline stops Wasm code, the timeout
+    /// stops a guest awaiting a host future.
+    async fn call<'a, R>(
         &self,
-        live: &mut Live,
-        f: impl FnOnce(&Codec, &mut Store<StoreState>) -> wasmtime::Result<R>,
+        live: &'a mut Live,
+        f: impl FnOnce(
+            &'a Codec,
+            &'a mut Store<StoreState>,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>,
     ) -> wasmtime::Result<R> {
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         live.store.set_epoch_deadline(self.deadline_ticks());
-        f(&live.bindings, &mut live.store)
+        let wait_max = self.limits.call_deadline + HOST_WAIT_GRACE;
+        match tokio::time::timeout(wait_max, f(&live.bindings, &mut live.store)).await {
+            Ok(result) => result,
+            Err(_) => Err(wasmtime::Error::from(Trap::Interrupt)),
+        }
     }
 
     /// Discards an instance after a failed call: drops its store, counts and logs the failure,
@@ -239,7 +268,7 @@ impl CodecPlugin {
     fn fail(
         &self,
         instance: &Instance,
-        guard: &mut MutexGuard<'_, Option<Live>>,
+        guard: &mut LiveGuard<'_>,
         error: wasmtime::Error,
     ) -> CallError {
         let memory_refused = guard
@@ -288,23 +317,47 @@ impl CodecSession {
     }
 
     /// Feeds bytes from the peer to the codec.
-    pub fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError> {
-        self.call_returning(|codec, store, resource| {
-            codec
-                .sluice_plugin_protocol()
-                .connection()
-                .call_on_data(store, resource, data)
-        })
+    pub async fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError> {
+        let resource = self.resource.ok_or(CallError::InstanceGone)?;
+        let mut guard = self.instance.live.lock().await;
+        let Some(live) = guard.as_mut() else {
+            return Err(CallError::InstanceGone);
+        };
+        let result = self
+            .plugin
+            .call(live, |codec, store| {
+                Box::pin(async move {
+                    codec
+                        .sluice_plugin_protocol()
+                        .connection()
+                        .call_on_data(store, resource, data)
+                        .await
+                })
+            })
+            .await;
+        self.settle(&mut guard, result)
     }
 
     /// Tells the codec a wait it armed has fired.
-    pub fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
-        self.call_returning(|codec, store, resource| {
-            codec
-                .sluice_plugin_protocol()
-                .connection()
-                .call_on_wake(store, resource, token)
-        })
+    pub async fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
+        let resource = self.resource.ok_or(CallError::InstanceGone)?;
+        let mut guard = self.instance.live.lock().await;
+        let Some(live) = guard.as_mut() else {
+            return Err(CallError::InstanceGone);
+        };
+        let result = self
+            .plugin
+            .call(live, |codec, store| {
+                Box::pin(async move {
+                    codec
+                        .sluice_plugin_protocol()
+                        .connection()
+                        .call_on_wake(store, resource, token)
+                        .await
+                })
+            })
+            .await;
+        self.settle(&mut guard, result)
     }
 
     /// Resolves when this session's instance has been discarded (by a failure on any of its
@@ -314,45 +367,21 @@ impl CodecSession {
         let _ = self.discarded.wait_for(|discarded| *discarded).await;
     }
 
-    fn call_returning(
-        &mut self,
-        f: impl FnOnce(
-            &Codec,
-            &mut Store<StoreState>,
-            ResourceAny,
-        ) -> wasmtime::Result<
-            Result<Output, crate::bindings::exports::sluice::plugin::protocol::CodecError>,
-        >,
+    fn settle(
+        &self,
+        guard: &mut LiveGuard<'_>,
+        result: wasmtime::Result<Result<Output, CodecError>>,
     ) -> Result<Output, CallError> {
-        let resource = self.resource.ok_or(CallError::InstanceGone)?;
-        let mut guard = lock(&self.instance.live);
-        let Some(live) = guard.as_mut() else {
-            return Err(CallError::InstanceGone);
-        };
-        match self
-            .plugin
-            .call(live, |codec, store| f(codec, store, resource))
-        {
+        match result {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(refused)) => Err(CallError::Refused(refused.reason)),
-            Err(error) => Err(self.plugin.fail(&self.instance, &mut guard, error)),
+            Err(error) => Err(self.plugin.fail(&self.instance, guard, error)),
         }
     }
 }
 
 impl Drop for CodecSession {
     fn drop(&mut self) {
-        if let Some(resource) = self.resource.take() {
-            let mut guard = lock(&self.instance.live);
-            if let Some(live) = guard.as_mut() {
-                let result = self
-                    .plugin
-                    .call(live, |_, store| resource.resource_drop(store));
-                if let Err(error) = result {
-                    self.plugin.fail(&self.instance, &mut guard, error);
-                }
-            }
-        }
         let left = self.instance.sessions.fetch_sub(1, Ordering::AcqRel) - 1;
         if left == 0 {
             // Shrink back when load falls: keep one instance warm, drop empty extras.
@@ -361,6 +390,27 @@ impl Drop for CodecSession {
                 instances.retain(|i| !Arc::ptr_eq(i, &self.instance));
             }
         }
+        let Some(resource) = self.resource.take() else {
+            return;
+        };
+        // Dropping the guest's state is a call into the guest, which is async; outside a
+        // runtime (a process exiting) there is nothing left to free it for.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (plugin, instance) = (self.plugin.clone(), self.instance.clone());
+        runtime.spawn(async move {
+            let mut guard = instance.live.lock().await;
+            let Some(live) = guard.as_mut() else { return };
+            let result = plugin
+                .call(live, |_, store| {
+                    Box::pin(async move { resource.resource_drop_async(store).await })
+                })
+                .await;
+            if let Err(error) = result {
+                plugin.fail(&instance, &mut guard, error);
+            }
+        });
     }
 }
 

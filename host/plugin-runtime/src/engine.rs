@@ -23,7 +23,7 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// epoch. Dropping it stops the thread.
 pub struct Runtime {
     engine: Engine,
-    cache: Option<ComponentCache>,
+    cache: Option<Arc<ComponentCache>>,
     ticker: Option<Ticker>,
 }
 
@@ -35,7 +35,7 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let cache = cache_dir.map(|dir| ComponentCache::new(dir, &engine));
+        let cache = cache_dir.map(|dir| Arc::new(ComponentCache::new(dir, &engine)));
         let ticker = Ticker::start(engine.clone()).map_err(|e| LoadError::Engine(e.to_string()))?;
         Ok(Runtime {
             engine,
@@ -45,7 +45,7 @@ impl Runtime {
     }
 
     /// Loads a codec plugin from a file. `name` labels it in logs and errors.
-    pub fn load_codec_file(
+    pub async fn load_codec_file(
         &self,
         path: &Path,
         host: Arc<dyn HostBroker>,
@@ -56,12 +56,13 @@ impl Runtime {
             source,
         })?;
         self.load_codec(&path.display().to_string(), &bytes, host, limits)
+            .await
     }
 
     /// Loads a codec plugin from the bytes of a component: compiles it (or takes it from the
     /// cache), checks it implements `sluice:plugin/codec@0.1.0`, and starts one instance to
     /// learn its name and version.
-    pub fn load_codec(
+    pub async fn load_codec(
         &self,
         name: &str,
         bytes: &[u8],
@@ -69,7 +70,14 @@ impl Runtime {
         limits: Limits,
     ) -> Result<Arc<CodecPlugin>, LoadError> {
         let sha256 = crate::cache::sha256_hex(bytes);
-        let component = self.compile(name, bytes, &sha256)?;
+        // Compiling takes from milliseconds to seconds: keep it off the async runtime's threads.
+        let (engine, cache) = (self.engine.clone(), self.cache.clone());
+        let (label, owned, key) = (name.to_string(), bytes.to_vec(), sha256.clone());
+        let component = tokio::task::spawn_blocking(move || {
+            compile(&engine, cache.as_deref(), &label, &owned, &key)
+        })
+        .await
+        .map_err(|e| LoadError::Engine(format!("compile task: {e}")))??;
         let mut linker: Linker<StoreState> = Linker::new(&self.engine);
         link(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         CodecPlugin::new(
@@ -81,29 +89,34 @@ impl Runtime {
             host,
             limits,
         )
+        .await
     }
+}
 
-    fn compile(&self, name: &str, bytes: &[u8], sha256: &str) -> Result<Component, LoadError> {
-        if let Some(cache) = &self.cache {
-            if let Some(component) = cache.get(&self.engine, sha256) {
-                return Ok(component);
-            }
-        }
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Invalid {
-            name: name.to_string(),
-            detail: format!("{e:#}"),
-        })?;
-        if let Some(cache) = &self.cache {
-            cache.put(sha256, &component);
-        }
-        Ok(component)
+fn compile(
+    engine: &Engine,
+    cache: Option<&ComponentCache>,
+    name: &str,
+    bytes: &[u8],
+    sha256: &str,
+) -> Result<Component, LoadError> {
+    if let Some(component) = cache.and_then(|cache| cache.get(engine, sha256)) {
+        return Ok(component);
     }
+    let component = Component::new(engine, bytes).map_err(|e| LoadError::Invalid {
+        name: name.to_string(),
+        detail: format!("{e:#}"),
+    })?;
+    if let Some(cache) = cache {
+        cache.put(sha256, &component);
+    }
+    Ok(component)
 }
 
 /// Links everything a codec may import: the host's own interfaces, and WASI with nothing
 /// granted (see `sandbox`).
 fn link(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
     crate::bindings::Codec::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(
         linker,
         |state| state,

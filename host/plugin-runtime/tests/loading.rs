@@ -10,12 +10,19 @@ use sluice_plugin_runtime::{
 struct NoBroker;
 
 fn refused() -> BrokerError {
-    BrokerError { code: sluice_plugin_runtime::ErrorCode::Storage, message: "test host".into() }
+    BrokerError {
+        code: sluice_plugin_runtime::ErrorCode::Storage,
+        message: "test host".into(),
+    }
 }
 
 impl HostBroker for NoBroker {
     fn cluster(&self) -> ClusterInfo {
-        ClusterInfo { cluster_id: "test".into(), node_id: 0, default_partitions: 1 }
+        ClusterInfo {
+            cluster_id: "test".into(),
+            node_id: 0,
+            default_partitions: 1,
+        }
     }
     fn list_topics(&self) -> Vec<TopicInfo> {
         Vec::new()
@@ -42,7 +49,15 @@ impl HostBroker for NoBroker {
 
 fn load(bytes: &[u8]) -> Result<(), LoadError> {
     let runtime = Runtime::new(None).unwrap();
-    runtime.load_codec("test", bytes, Arc::new(NoBroker), Limits::default()).map(|_| ())
+    block_on(runtime.load_codec("test", bytes, Arc::new(NoBroker), Limits::default())).map(|_| ())
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 #[test]
@@ -56,15 +71,16 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
     let empty = wat::parse_str("(component)").unwrap();
     let err = load(&empty).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
-    assert!(err.to_string().contains("sluice:plugin/codec@0.1.0"), "{err}");
+    assert!(
+        err.to_string().contains("sluice:plugin/codec@0.1.0"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_component_importing_what_the_host_does_not_offer_is_refused() {
-    let wants_more = wat::parse_str(
-        r#"(component (import "sluice:plugin/secrets@0.1.0" (instance)))"#,
-    )
-    .unwrap();
+    let wants_more =
+        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.1.0" (instance)))"#).unwrap();
     let err = load(&wants_more).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
 }
@@ -72,9 +88,12 @@ fn a_component_importing_what_the_host_does_not_offer_is_refused() {
 #[test]
 fn a_missing_file_is_a_read_error_naming_the_path() {
     let runtime = Runtime::new(None).unwrap();
-    let err = runtime
-        .load_codec_file(std::path::Path::new("/nonexistent/codec.wasm"), Arc::new(NoBroker), Limits::default())
-        .err()
-        .unwrap();
+    let err = block_on(runtime.load_codec_file(
+        std::path::Path::new("/nonexistent/codec.wasm"),
+        Arc::new(NoBroker),
+        Limits::default(),
+    ))
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("/nonexistent/codec.wasm"), "{err}");
 }

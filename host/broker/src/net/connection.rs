@@ -1,6 +1,5 @@
 //! One connection's task: read from the socket, hand bytes to the session, write what it
 //! returns, arm the waits it asks for, and close with a logged reason.
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -26,12 +25,6 @@ pub struct ConnectionContext {
     pub storage: Arc<Storage>,
     /// Turns true when the broker shuts down.
     pub shutdown: watch::Receiver<bool>,
-}
-
-thread_local! {
-    /// One read buffer per runtime thread, borrowed for the span of one read and one codec call
-    /// (no await in between), so idle connections hold no buffer at all.
-    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK_BYTES].into_boxed_slice());
 }
 
 /// Serves one connection until either side closes it, then logs why.
@@ -78,13 +71,18 @@ async fn drive<S: ProtocolSession>(
             },
         };
         let result = match event {
-            Event::Wake(token) => session.on_wake(token),
-            Event::Readable => match read_into_session(stream, session) {
-                Read::Closed => return "peer closed".into(),
-                Read::NotReady => continue,
-                Read::Failed(e) => return format!("socket error: {e}"),
-                Read::Handled(result) => result,
-            },
+            Event::Wake(token) => session.on_wake(token).await,
+            Event::Readable => {
+                // Allocated per read and freed after the call: an idle connection holds no
+                // buffer. `try_read_buf` fills only what the socket has.
+                let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
+                match stream.try_read_buf(&mut buffer) {
+                    Ok(0) => return "peer closed".into(),
+                    Ok(_) => session.on_data(&buffer).await,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return format!("socket error: {e}"),
+                }
+            }
         };
         let output: Output = match result {
             Ok(output) => output,
@@ -105,24 +103,4 @@ async fn drive<S: ProtocolSession>(
             return format!("closed by codec: {reason}");
         }
     }
-}
-
-enum Read {
-    Closed,
-    NotReady,
-    Failed(std::io::Error),
-    Handled(Result<Output, CallError>),
-}
-
-/// Reads what the socket has (up to one chunk) and hands it to the session, synchronously.
-fn read_into_session<S: ProtocolSession>(stream: &TcpStream, session: &mut S) -> Read {
-    READ_BUFFER.with(|buffer| {
-        let mut buffer = buffer.borrow_mut();
-        match stream.try_read(&mut buffer[..]) {
-            Ok(0) => Read::Closed,
-            Ok(n) => Read::Handled(session.on_data(&buffer[..n])),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::NotReady,
-            Err(e) => Read::Failed(e),
-        }
-    })
 }

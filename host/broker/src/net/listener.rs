@@ -76,7 +76,7 @@ impl Listener {
             };
             tokio::spawn(async move {
                 let _permit = permit;
-                match plugin.open_session(&info) {
+                match plugin.open_session(&info).await {
                     Ok(session) => serve(stream, session, ctx).await,
                     Err(e) => tracing::warn!(
                         connection = id,

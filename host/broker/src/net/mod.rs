@@ -9,8 +9,9 @@ pub mod session;
 pub mod waits;
 
 /// Bytes read from a socket per call into the codec. Bounds the host's read buffer per active
-/// connection; an idle connection holds none (the buffer is per thread, borrowed per read).
-pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// connection (an idle connection holds none); large enough that a typical 1 MiB Kafka produce
+/// request costs a handful of codec calls, not dozens.
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
 /// Armed waits one connection may hold. Kafka parks at most one fetch at a time per
 /// connection in practice; a codec arming more than this is looping.
 pub const WAITS_MAX: usize = 64;

@@ -10,9 +10,9 @@ pub trait ProtocolSession: Send + 'static {
     /// Name, version and hash of what serves the connection, for its log lines.
     fn describe(&self) -> SessionLabel;
     /// Bytes arrived from the peer.
-    fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError>;
+    fn on_data(&mut self, data: &[u8]) -> impl Future<Output = Result<Output, CallError>> + Send;
     /// A wait armed earlier fired.
-    fn on_wake(&mut self, token: u64) -> Result<Output, CallError>;
+    fn on_wake(&mut self, token: u64) -> impl Future<Output = Result<Output, CallError>> + Send;
     /// Resolves when the session can no longer serve (its plugin instance was discarded).
     fn discarded(&mut self) -> impl Future<Output = ()> + Send;
 }
@@ -37,10 +37,10 @@ impl ProtocolSession for CodecSession {
             sha256: plugin.sha256().chars().take(12).collect(),
         }
     }
-    fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError> {
+    fn on_data(&mut self, data: &[u8]) -> impl Future<Output = Result<Output, CallError>> + Send {
         CodecSession::on_data(self, data)
     }
-    fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
+    fn on_wake(&mut self, token: u64) -> impl Future<Output = Result<Output, CallError>> + Send {
         CodecSession::on_wake(self, token)
     }
     fn discarded(&mut self) -> impl Future<Output = ()> + Send {
