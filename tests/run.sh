@@ -6,7 +6,7 @@
 #   2. builds the broker, which builds and embeds the built-in Wasm plugins;
 #   3. builds the test artifacts: the hostile guest codecs (tests/guests/) and two builds of
 #      the Kafka codec told apart by SLUICE_BUILD_TAG, for the hot-swap test;
-#   4. runs the Rust tests (cargo test --workspace);
+#   4. runs the Rust tests (cargo test --release --workspace: release, so it reuses step 2's build);
 #   5. runs the end-to-end suite (tests/e2e, pytest) against the built broker.
 # Arguments go to pytest, e.g. `bash tests/run.sh -k hot_swap -x`.
 # SLUICE_SKIP_CARGO_TEST=1 skips step 4, for iterating on the end-to-end suite.
@@ -98,8 +98,8 @@ FAILED=()
 if [ "${SLUICE_SKIP_CARGO_TEST:-0}" = 1 ]; then
   section "4/5 Rust tests: skipped (SLUICE_SKIP_CARGO_TEST=1)"
 else
-  section "4/5 Rust tests (cargo test --workspace)"
-  if ! cargo test --workspace; then
+  section "4/5 Rust tests (cargo test --release --workspace)"
+  if ! cargo test --release --workspace; then
     FAILED+=("cargo test")
   fi
 fi
