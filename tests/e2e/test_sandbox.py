@@ -122,6 +122,7 @@ def test_hostile_guest_closes_only_its_own_connections(broker, listener):
         print(f"{listener}: {during} messages acknowledged while guests misbehaved "
               f"({t1 - t0:.2f}s); slowest delivery {traffic.latency_s_max:.3f}s; bystander "
               f"slowest round trip {bystander.rtt_s_max:.3f}s over {bystander.round_trips}")
+        assert during > 0, "no message was acknowledged while the guests misbehaved"
     finally:
         bystander.stop_and_verify()
         traffic.stop_and_verify()

@@ -11,7 +11,6 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard, watch};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, Store, Trap};
 
-use crate::bindings::exports::sluice::plugin::protocol::CodecError;
 use crate::bindings::{Codec, CodecPre, ConnectionInfo, Output, PluginInfo};
 use crate::engine::EPOCH_TICK;
 use crate::error::{CallError, FailureCause, LoadError};
@@ -318,28 +317,15 @@ impl CodecSession {
 
     /// Feeds bytes from the peer to the codec.
     pub async fn on_data(&mut self, data: &[u8]) -> Result<Output, CallError> {
-        let resource = self.resource.ok_or(CallError::InstanceGone)?;
-        let mut guard = self.instance.live.lock().await;
-        let Some(live) = guard.as_mut() else {
-            return Err(CallError::InstanceGone);
-        };
-        let result = self
-            .plugin
-            .call(live, |codec, store| {
-                Box::pin(async move {
-                    codec
-                        .sluice_plugin_protocol()
-                        .connection()
-                        .call_on_data(store, resource, data)
-                        .await
-                })
-            })
-            .await;
-        self.settle(&mut guard, result)
+        self.deliver(Input::Data(data)).await
     }
 
     /// Tells the codec a wait it armed has fired.
     pub async fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
+        self.deliver(Input::Wake(token)).await
+    }
+
+    async fn deliver(&mut self, input: Input<'_>) -> Result<Output, CallError> {
         let resource = self.resource.ok_or(CallError::InstanceGone)?;
         let mut guard = self.instance.live.lock().await;
         let Some(live) = guard.as_mut() else {
@@ -349,15 +335,19 @@ impl CodecSession {
             .plugin
             .call(live, |codec, store| {
                 Box::pin(async move {
-                    codec
-                        .sluice_plugin_protocol()
-                        .connection()
-                        .call_on_wake(store, resource, token)
-                        .await
+                    let connection = codec.sluice_plugin_protocol().connection();
+                    match input {
+                        Input::Data(data) => connection.call_on_data(store, resource, data).await,
+                        Input::Wake(token) => connection.call_on_wake(store, resource, token).await,
+                    }
                 })
             })
             .await;
-        self.settle(&mut guard, result)
+        match result {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(refused)) => Err(CallError::Refused(refused.reason)),
+            Err(error) => Err(self.plugin.fail(&self.instance, &mut guard, error)),
+        }
     }
 
     /// Resolves when this session's instance has been discarded (by a failure on any of its
@@ -366,18 +356,12 @@ impl CodecSession {
         // An error means the sender is gone, which only happens when the instance is gone.
         let _ = self.discarded.wait_for(|discarded| *discarded).await;
     }
+}
 
-    fn settle(
-        &self,
-        guard: &mut LiveGuard<'_>,
-        result: wasmtime::Result<Result<Output, CodecError>>,
-    ) -> Result<Output, CallError> {
-        match result {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(refused)) => Err(CallError::Refused(refused.reason)),
-            Err(error) => Err(self.plugin.fail(&self.instance, guard, error)),
-        }
-    }
+/// What a session hands its codec.
+enum Input<'d> {
+    Data(&'d [u8]),
+    Wake(u64),
 }
 
 impl Drop for CodecSession {
