@@ -256,6 +256,7 @@ fn kafka_listener(address: &str) -> ListenerConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard, watch};
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Codec, CodecPre, ConnectionInfo, Output, PluginInfo};
 use crate::engine::EPOCH_TICK;
@@ -218,8 +218,16 @@ impl CodecPlugin {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.deadline_ticks());
+        store.epoch_deadline_callback(|mut store| {
+            let clock = &mut store.data_mut().call_clock;
+            clock.ticks_used += 1;
+            Ok(if clock.ticks_used >= clock.ticks_allowed {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
+        self.start_clock(&mut store);
         let bindings = self.pre.instantiate_async(&mut store).await?;
         self.stats.instances_started.fetch_add(1, Ordering::Relaxed);
         Ok(Live { store, bindings })
@@ -242,8 +250,17 @@ impl CodecPlugin {
         (self.limits.call_deadline.as_millis().div_ceil(tick) as u64).saturating_add(1)
     }
 
-    /// Runs one call with a fresh deadline: the epoch deadline stops Wasm code, the timeout
-    /// stops a guest awaiting a host future.
+    /// Gives the next call its full allowance, checked at every tick.
+    fn start_clock(&self, store: &mut Store<StoreState>) {
+        let clock = &mut store.data_mut().call_clock;
+        clock.ticks_used = 0;
+        clock.ticks_allowed = self.deadline_ticks();
+        store.set_epoch_deadline(1);
+    }
+
+    /// Runs one call with a fresh deadline: the epoch ticks stop Wasm code that runs too long
+    /// (yielding to the runtime at each tick meanwhile), the timeout stops a guest awaiting a
+    /// host future.
     async fn call<'a, R>(
         &self,
         live: &'a mut Live,
@@ -254,8 +271,9 @@ impl CodecPlugin {
             -> std::pin::Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>,
     ) -> wasmtime::Result<R> {
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        live.store.set_epoch_deadline(self.deadline_ticks());
-        let wait_max = self.limits.call_deadline + HOST_WAIT_GRACE;
+        self.start_clock(&mut live.store);
+        // Wall time also counts time spent yielded or awaiting WASI, hence the margin.
+        let wait_max = self.limits.call_deadline * 2 + HOST_WAIT_GRACE;
         match tokio::time::timeout(wait_max, f(&live.bindings, &mut live.store)).await {
             Ok(result) => result,
             Err(_) => Err(wasmtime::Error::from(Trap::Interrupt)),
@@ -285,7 +303,12 @@ impl CodecPlugin {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         **guard = None;
-        let detail = format!("{error:#}");
+        // One line: a trap's message carries a multi-line Wasm backtrace.
+        let detail = format!("{error:#}")
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" | ");
         tracing::error!(
             plugin = %self.info.name,
             sha256 = %&self.sha256[..12],

@@ -120,7 +120,8 @@ fn link(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     crate::bindings::Codec::add_to_linker::<StoreState, wasmtime::component::HasSelf<StoreState>>(
         linker,
         |state| state,
-    )
+    )?;
+    crate::host::link_zero_copy_append(linker)
 }
 
 impl Drop for Runtime {

@@ -5,6 +5,9 @@
 //! storage crate stays free of plugins.
 use std::sync::Arc;
 
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, WasmList};
+
 use crate::bindings::sluice::plugin::{broker, log, types};
 use crate::bindings::{
     AppendResult, BrokerError, ClusterInfo, LogLevel, PartitionOffsets, ReadResult, TopicInfo,
@@ -88,6 +91,25 @@ impl broker::Host for StoreState {
     fn offsets(&mut self, topic: String, partition: u32) -> Result<PartitionOffsets, BrokerError> {
         self.host.offsets(&topic, partition)
     }
+}
+
+/// Redefines `broker.append` to hand the host a view of the batches in the guest's memory
+/// instead of a copy: appends move most of a broker's bytes, and the generated binding would
+/// copy every batch into a fresh `Vec` before storage copies it again.
+pub(crate) fn link_zero_copy_append(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut broker = linker.instance("sluice:plugin/broker@0.1.0")?;
+    broker.func_wrap(
+        "append",
+        |store: StoreContextMut<'_, StoreState>,
+         (topic, partition, batches): (String, u32, WasmList<u8>)| {
+            let host = store.data().host.clone();
+            let batches = batches.as_le_slice(store);
+            Ok((host.append(&topic, partition, batches),))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// Longer log lines are cut: a plugin must not be able to flood the log with one call.

@@ -22,6 +22,16 @@ pub(crate) struct StoreState {
     pub(crate) host: SharedHost,
     pub(crate) plugin_name: Arc<str>,
     pub(crate) log_budget: LogBudget,
+    pub(crate) call_clock: CallClock,
+}
+
+/// Epoch ticks the current call has run for, against the ticks it is allowed. Every tick the
+/// guest yields to the async runtime, so a spinning guest holds a runtime thread for at most one
+/// tick at a time, and is interrupted when its allowance runs out.
+#[derive(Default)]
+pub(crate) struct CallClock {
+    pub(crate) ticks_used: u64,
+    pub(crate) ticks_allowed: u64,
 }
 
 impl StoreState {
@@ -43,6 +53,7 @@ impl StoreState {
             host,
             plugin_name,
             log_budget: LogBudget::new(),
+            call_clock: CallClock::default(),
         }
     }
 }

@@ -89,10 +89,10 @@ async fn drive<S: ProtocolSession>(
             Err(CallError::Refused(reason)) => return format!("protocol error: {reason}"),
             Err(e) => return e.to_string(),
         };
-        if !output.write.is_empty() {
-            if let Err(e) = stream.write_all(&output.write).await {
-                return format!("socket error: {e}");
-            }
+        if !output.write.is_empty()
+            && let Err(e) = stream.write_all(&output.write).await
+        {
+            return format!("socket error: {e}");
         }
         for wait in output.waits {
             if waits.arm(&ctx.storage, wait).is_err() {
