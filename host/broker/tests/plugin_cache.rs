@@ -42,16 +42,20 @@ async fn load(cache: &Path, storage: &Arc<Storage>) -> String {
     plugin.sha256().to_string()
 }
 
+/// A fresh data directory with storage open in it.
+fn storage() -> (tempfile::TempDir, Arc<Storage>) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StorageConfig {
+        dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    let storage = Arc::new(Storage::open(config).unwrap());
+    (dir, storage)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn compiled_plugins_are_cached_by_content_hash_and_reused() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(
-        Storage::open(StorageConfig {
-            dir: dir.path().join("data"),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
+    let (dir, storage) = storage();
     let cache = dir.path().join("plugin-cache");
 
     let sha256 = load(&cache, &storage).await;
@@ -80,14 +84,7 @@ async fn compiled_plugins_are_cached_by_content_hash_and_reused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_cache_entry_is_recompiled_not_fatal() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(
-        Storage::open(StorageConfig {
-            dir: dir.path().join("data"),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
+    let (dir, storage) = storage();
     let cache = dir.path().join("plugin-cache");
     load(&cache, &storage).await;
     let entry = cache_entries(&cache).pop().unwrap();
