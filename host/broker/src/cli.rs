@@ -23,6 +23,22 @@ pub enum Command {
     /// Run the broker. With no configuration: data in ./sluice-data, Kafka on 127.0.0.1:9092.
     /// SIGHUP reloads codecs loaded from files; SIGINT/SIGTERM stop gracefully.
     Serve(ServeArgs),
+    /// Check every segment of the data directory, reading each batch, and cut each damaged
+    /// partition log at its first invalid batch. What is cut is moved to
+    /// `<data-dir>/lost+found/<topic>/<partition>/`, never deleted. Run it with the broker
+    /// stopped, when `serve` refused to start over a corrupt segment.
+    Repair(RepairArgs),
+}
+
+/// `sluice repair` options.
+#[derive(Debug, clap::Args)]
+pub struct RepairArgs {
+    /// TOML configuration file (for the data directory and topic defaults).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (default ./sluice-data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `sluice serve` options. Flags override the configuration file.

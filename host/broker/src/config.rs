@@ -53,17 +53,74 @@ pub struct TopicsConfig {
     pub batch_bytes_max: u32,
     /// Most bytes one read returns (bounds the memory of one fetch).
     pub read_bytes_max: u32,
+    /// Default `retention.ms`: delete segments whose newest record is older; -1 keeps all.
+    pub retention_ms: i64,
+    /// Default `retention.bytes`: delete oldest segments while a partition is bigger; -1 for
+    /// no limit.
+    pub retention_bytes: i64,
+    /// Default `segment.bytes`: roll a segment before it grows past this.
+    pub segment_bytes: u64,
+    /// Default `segment.ms`: roll a non-empty segment older than this.
+    pub segment_ms: i64,
+    /// Default durability policy, `fsync` (acknowledged writes are on disk) or `relaxed`
+    /// (flushed every `flush-ms` / `flush-bytes`; a power loss can lose that interval).
+    pub durability: String,
+    /// Default `flush.ms`, used by `relaxed`.
+    pub flush_ms: u64,
+    /// Default `flush.bytes`, used by `relaxed`.
+    pub flush_bytes: u64,
+    /// How often retention runs (Kafka's `log.retention.check.interval.ms`).
+    pub retention_check_ms: u64,
 }
 
 impl Default for TopicsConfig {
     fn default() -> Self {
+        let t = sluice_storage::TopicConfig::default();
         TopicsConfig {
             auto_create: true,
             default_partitions: 1,
             partitions_max: 1024,
             batch_bytes_max: 1_048_588,
             read_bytes_max: 16 << 20,
+            retention_ms: t.retention_ms,
+            retention_bytes: t.retention_bytes,
+            segment_bytes: t.segment_bytes,
+            segment_ms: t.segment_ms,
+            durability: t.durability.as_str().to_owned(),
+            flush_ms: t.flush_ms,
+            flush_bytes: t.flush_bytes,
+            retention_check_ms: 300_000,
         }
+    }
+}
+
+impl TopicsConfig {
+    /// The storage defaults these settings describe, validated; errors name the `topics.` key.
+    pub fn topic_defaults(&self) -> Result<sluice_storage::TopicConfig, ConfigError> {
+        let base = sluice_storage::TopicConfig::default();
+        let mut overrides = sluice_storage::TopicOverrides::new();
+        for (name, value) in [
+            ("retention.ms", self.retention_ms.to_string()),
+            ("retention.bytes", self.retention_bytes.to_string()),
+            ("segment.bytes", self.segment_bytes.to_string()),
+            ("segment.ms", self.segment_ms.to_string()),
+            ("durability", self.durability.clone()),
+            ("flush.ms", self.flush_ms.to_string()),
+            ("flush.bytes", self.flush_bytes.to_string()),
+        ] {
+            overrides.insert(name.to_owned(), value);
+        }
+        sluice_storage::TopicConfig::resolve(&base, &overrides).map_err(|e| match e {
+            sluice_storage::StorageError::InvalidConfig {
+                name,
+                value,
+                reason,
+            } => ConfigError::Invalid(format!(
+                "topics.{} = {value:?}: {reason}",
+                name.replace('.', "-")
+            )),
+            other => ConfigError::Invalid(other.to_string()),
+        })
     }
 }
 
@@ -228,6 +285,12 @@ impl Config {
                 "topics.default-partitions must be in 1..={} (topics.partitions-max), not {}",
                 t.partitions_max, t.default_partitions
             )));
+        }
+        self.topics.topic_defaults()?;
+        if self.topics.retention_check_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "topics.retention-check-ms must be above 0".into(),
+            ));
         }
         if self.plugins.call_deadline_ms == 0 {
             return Err(ConfigError::Invalid(

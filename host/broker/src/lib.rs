@@ -13,5 +13,7 @@ pub mod limits;
 pub mod logging;
 pub mod net;
 pub mod plugins;
+pub mod repair;
+pub mod retention;
 pub mod server;
 pub mod service;

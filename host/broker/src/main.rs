@@ -16,6 +16,15 @@ fn main() -> std::process::ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(run)
         }
+        Command::Repair(args) => {
+            let overrides = Overrides {
+                data_dir: args.data_dir,
+                kafka: None,
+            };
+            Config::load(args.config.as_deref(), &overrides)
+                .map_err(anyhow::Error::from)
+                .and_then(|config| sluice_broker::repair::run(&config))
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sluice_plugin_runtime::{HostBroker, Runtime};
-use sluice_storage::{Storage, StorageConfig};
+use sluice_storage::{FailPoints, Storage, StorageConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -20,10 +20,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::limits::raise_open_files();
     let storage = Arc::new(
         Storage::open(StorageConfig {
-            dir: config.data_dir.clone(),
-            partitions_max: config.topics.partitions_max,
-            batch_bytes_max: config.topics.batch_bytes_max,
-            read_bytes_max: config.topics.read_bytes_max,
+            fail_points: fail_points_from_env()?,
+            ..storage_config(&config)?
         })
         .with_context(|| format!("opening data directory {}", config.data_dir.display()))?,
     );
@@ -73,12 +71,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         listeners.spawn(listener.run(stopped.clone()));
         slots.push(slot);
     }
+    let retention = tokio::spawn(crate::retention::run(
+        storage.clone(),
+        std::time::Duration::from_millis(config.topics.retention_check_ms),
+        stopped.clone(),
+    ));
     tracing::info!(listeners = slots.len(), "sluice ready");
 
     wait_for_shutdown(&runtime, &slots).await?;
     tracing::info!("shutting down");
     stop.send_replace(true);
     while listeners.join_next().await.is_some() {}
+    let _ = retention.await;
     let flushed = tokio::task::spawn_blocking(move || storage.flush()).await?;
     flushed.context("flushing storage at shutdown")?;
     tracing::info!("stopped");
@@ -104,6 +108,34 @@ async fn wait_for_shutdown(runtime: &Arc<Runtime>, slots: &[Arc<CodecSlot>]) -> 
             }
         }
     }
+}
+
+/// Storage settings from the broker's configuration.
+pub fn storage_config(config: &Config) -> anyhow::Result<StorageConfig> {
+    Ok(StorageConfig {
+        dir: config.data_dir.clone(),
+        partitions_max: config.topics.partitions_max,
+        batch_bytes_max: config.topics.batch_bytes_max,
+        read_bytes_max: config.topics.read_bytes_max,
+        topic_defaults: config.topics.topic_defaults()?,
+        fail_points: FailPoints::default(),
+        repair: false,
+    })
+}
+
+/// Environment variable naming failure points to arm at start, for fault-injection tests:
+/// `point=action[*count];...` (see `sluice_storage::FailPoints::arm_from_spec`).
+pub const FAIL_POINTS_ENV: &str = "SLUICE_FAIL_POINTS";
+
+fn fail_points_from_env() -> anyhow::Result<FailPoints> {
+    let points = FailPoints::default();
+    if let Ok(spec) = std::env::var(FAIL_POINTS_ENV) {
+        points
+            .arm_from_spec(&spec)
+            .map_err(|e| anyhow::anyhow!("{FAIL_POINTS_ENV}: {e}"))?;
+        tracing::warn!(%spec, "failure points armed");
+    }
+    Ok(points)
 }
 
 fn parse_host_port(value: &str) -> anyhow::Result<(String, u16)> {

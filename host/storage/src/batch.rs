@@ -39,6 +39,7 @@ const CRC: Range<usize> = 17..21;
 /// First byte the CRC covers (attributes); everything before it may be rewritten freely.
 pub const CRC_START: usize = 21;
 const LAST_OFFSET_DELTA: Range<usize> = 23..27;
+const MAX_TIMESTAMP: Range<usize> = 35..43;
 const RECORD_COUNT: Range<usize> = 57..61;
 
 /// The header fields storage relies on.
@@ -58,6 +59,8 @@ pub struct BatchHeader {
     pub last_offset_delta: i32,
     /// Records in the batch (may be fewer than the offsets it spans, after compaction).
     pub record_count: i32,
+    /// The largest record timestamp, as the producer (or LogAppendTime) set it.
+    pub max_timestamp: i64,
 }
 
 /// Why bytes are not a valid batch. Becomes `CorruptBatch` on append and a truncation reason
@@ -157,6 +160,7 @@ impl BatchHeader {
             crc: u32::from_be_bytes(crc),
             last_offset_delta: be_i32(header, LAST_OFFSET_DELTA),
             record_count: be_i32(header, RECORD_COUNT),
+            max_timestamp: be_i64(header, MAX_TIMESTAMP),
         }
     }
 
@@ -195,6 +199,8 @@ pub struct Span {
     pub range: Range<usize>,
     /// How many offsets it takes: lastOffsetDelta + 1.
     pub offset_count: i64,
+    /// Its maxTimestamp, for the time index.
+    pub max_timestamp: i64,
 }
 
 /// Validates an append's input, which must be one or more whole batches back to back, and
@@ -246,6 +252,7 @@ pub fn split(input: &[u8], batch_bytes_max: u32) -> Result<Vec<Span>, StorageErr
         spans.push(Span {
             range: at..end,
             offset_count: i64::from(header_fields.last_offset_delta) + 1,
+            max_timestamp: header_fields.max_timestamp,
         });
         at = end;
     }
@@ -289,11 +296,13 @@ mod tests {
             vec![
                 Span {
                     range: 0..61,
-                    offset_count: 1
+                    offset_count: 1,
+                    max_timestamp: 0
                 },
                 Span {
                     range: 61..122,
-                    offset_count: 5
+                    offset_count: 5,
+                    max_timestamp: 0
                 }
             ]
         );

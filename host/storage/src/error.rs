@@ -66,6 +66,32 @@ pub enum StorageError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A topic setting with an unknown name or an invalid value.
+    #[error("invalid value `{value}` for topic setting `{name}`: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        name: String,
+        /// The value given.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A sealed segment (one that was fsynced and closed) is damaged. Storage does not start
+    /// and changes nothing; opening with `repair` cuts the log there instead.
+    #[error(
+        "corrupt sealed segment {} at byte {position}: {reason}. Nothing was changed; \
+         to cut the partition's log there (what follows is kept in lost+found/), run \
+         `sluice repair --data-dir <dir>`",
+        path.display()
+    )]
+    CorruptSegment {
+        /// The segment's log file.
+        path: PathBuf,
+        /// First byte of the first invalid batch.
+        position: u64,
+        /// What is wrong there.
+        reason: String,
+    },
     /// A metadata file (`meta.toml`, `topic.toml`) or the directory layout is not what this
     /// version wrote; storage refuses to guess.
     #[error("corrupt metadata in {}: {reason}", path.display())]
@@ -74,6 +100,17 @@ pub enum StorageError {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A queue cursor would grow past one of its `CursorLimits`; nothing was changed. Acks
+    /// that close gaps, and deliveries of offsets already counted, still succeed.
+    #[error("queue cursor in {} is full: {what} at the limit of {max}", dir.display())]
+    CursorFull {
+        /// The cursor's directory.
+        dir: PathBuf,
+        /// What reached its limit: acknowledged ranges or delivery counts.
+        what: &'static str,
+        /// The configured limit.
+        max: usize,
     },
 }
 

@@ -5,6 +5,10 @@
 //! <dir>/meta.toml                               cluster id, format version
 //! <dir>/topics/<topic>/topic.toml               partition count; written last at create
 //! <dir>/topics/<topic>/<partition>/<base>.log   record batches, base offset in 20 digits
+//! <dir>/topics/<topic>/<partition>/<base>.index      sparse offset index (mmap'd)
+//! <dir>/topics/<topic>/<partition>/<base>.timeindex  sparse time index (mmap'd)
+//! <dir>/queues/<queue>/cursor.*                 a queue's acknowledgements and delivery counts
+//! <dir>/lost+found/<topic>/<partition>/         what `repair` cut out of a corrupt log
 //! <dir>/deleted/<topic>.<nanos>.deleted         topics being deleted; emptied at open
 //! ```
 
@@ -51,6 +55,16 @@ impl Layout {
         self.root.join("deleted")
     }
 
+    /// Where `repair` moves what it cuts out of a partition's log, under `<topic>/<partition>`.
+    pub fn lost_found_dir(&self) -> PathBuf {
+        self.root.join("lost+found")
+    }
+
+    /// Parent of every queue's state directory.
+    pub fn queues_dir(&self) -> PathBuf {
+        self.root.join("queues")
+    }
+
     /// One topic's directory; `name` must be a validated topic name.
     pub fn topic_dir(&self, name: &str) -> PathBuf {
         self.topics_dir().join(name)
@@ -76,6 +90,25 @@ pub fn partition_dir(topic_dir: &Path, partition: u32) -> PathBuf {
 /// files sort by offset when segments arrive).
 pub fn log_file(partition_dir: &Path, base_offset: i64) -> PathBuf {
     partition_dir.join(format!("{base_offset:020}.log"))
+}
+
+/// A segment's offset index.
+pub fn offset_index_file(partition_dir: &Path, base_offset: i64) -> PathBuf {
+    partition_dir.join(format!("{base_offset:020}.index"))
+}
+
+/// A segment's time index.
+pub fn time_index_file(partition_dir: &Path, base_offset: i64) -> PathBuf {
+    partition_dir.join(format!("{base_offset:020}.timeindex"))
+}
+
+/// The base offset a segment file name gives, for `*.log` names only.
+pub fn parse_log_file(name: &str) -> Option<i64> {
+    let digits = name.strip_suffix(".log")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The temporary sibling a file is written to before being renamed over `path`.

@@ -6,14 +6,18 @@
 //! and never decompresses them.
 //!
 //! Flow, in module order: [`Storage`] (this file, the facade the broker shares as
-//! `Arc<Storage>`) → `names` (topic names) → `topic` (create, load, delete ordering) →
-//! `partition` (append, read, watch) → `batch` (header parse and validation, no I/O) →
-//! `index` (sparse offset index) → `recovery` (scan and truncate at open) → `meta` and
-//! `layout` (metadata files and paths).
+//! `Arc<Storage>`) → `names` (topic names) → `topic` and `topic_config` (create, load, delete
+//! ordering; settings) → `partition` (append, roll, read, high watermark, retention) → `sync`
+//! (group commit) → `segment` (one log file and its indexes) → `batch` (header parse and
+//! validation, no I/O) → `index` and `index_file` (mmap'd sparse offset and time indexes) →
+//! `recovery` (scanning a segment) → `meta` and `layout` (metadata files and paths);
+//! `cursor` (queue acknowledgements) and `failpoint` (named failure points) stand aside.
 //!
-//! Durability in v0: an append is in the OS page cache when it returns, so it survives a
-//! broker crash but not a power loss; only [`Storage::flush`] fsyncs logs. Topic creation and
-//! deletion are crash-safe and durable when they return.
+//! Durability: under a topic's `fsync` policy an append returns before it is durable, and its
+//! records become visible (the high watermark passes them) once the sync thread has fsynced
+//! them; writers that must acknowledge only durable data wait on [`Storage::watch`]. Under
+//! `relaxed` they are visible at once and flushed every `flush.ms`. Topic creation, deletion
+//! and setting changes are crash-safe and durable when they return.
 
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -21,14 +25,21 @@
 
 mod batch;
 mod config;
+mod cursor;
 mod error;
+mod failpoint;
 mod index;
+mod index_file;
 mod layout;
 mod meta;
 mod names;
 mod partition;
 mod recovery;
+mod segment;
+mod stats;
+mod sync;
 mod topic;
+mod topic_config;
 
 use std::collections::HashMap;
 use std::fs::{self, File, TryLockError};
@@ -38,13 +49,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use config::{
     AppendResult, BATCH_BYTES_MAX_DEFAULT, PARTITIONS_MAX_DEFAULT, PartitionOffsets,
-    READ_BYTES_MAX_DEFAULT, ReadResult, StorageConfig, TopicInfo,
+    READ_BYTES_MAX_DEFAULT, ReadResult, RetentionReport, StorageConfig, TimestampOffset, TopicInfo,
+};
+pub use cursor::{
+    CURSOR_COUNTED_MAX_DEFAULT, CURSOR_JOURNAL_BYTES_MAX_DEFAULT, CURSOR_RANGES_MAX_DEFAULT,
+    CursorLimits, CursorState, QueueCursor,
 };
 pub use error::StorageError;
+pub use failpoint::{FAIL_POINT_NAMES, FailAction, FailPoints};
 pub use names::{TOPIC_NAME_BYTES_MAX, validate_topic_name};
+pub use stats::StorageStats;
+pub use topic_config::{
+    ConfigEntry, ConfigSource, Durability, TOPIC_CONFIG_NAMES, TopicConfig, TopicOverrides,
+};
 
 use error::io_error;
 use layout::Layout;
+use partition::OpenContext;
+use partition::{Partition, SyncNeed};
+use sync::Syncer;
 use topic::Topic;
 
 /// The broker's storage. `Send + Sync`; share it as `Arc<Storage>`.
@@ -63,6 +86,10 @@ pub struct Storage {
     admin: Mutex<()>,
     /// Makes each name in `deleted/` unique even when the clock does not move.
     deletions: AtomicU64,
+    /// Counters every partition updates.
+    stats: Arc<stats::Stats>,
+    /// Group commit. Declared before the lock so it stops (flushing) while the lock is held.
+    syncer: Syncer,
     /// Held (flock) for the life of this value so two brokers never share a directory.
     _dir_lock: File,
 }
@@ -71,6 +98,7 @@ impl Storage {
     /// Opens the data directory, creating it if missing, and loads and recovers every topic.
     /// Fails if another `Storage` (in this or another process) has it open.
     pub fn open(config: StorageConfig) -> Result<Storage, StorageError> {
+        config.topic_defaults.validate()?;
         let layout = Layout::new(config.dir.clone());
         fs::create_dir_all(layout.root()).map_err(io_error("create directory", layout.root()))?;
         let dir_lock = lock_dir(&layout)?;
@@ -79,7 +107,20 @@ impl Storage {
         }
         let cluster_id = meta::load_or_init_cluster_id(&layout)?;
         empty_deleted_dir(&layout)?;
-        let topics = load_topics(&layout)?;
+        let lost_found = layout.lost_found_dir();
+        let stats = Arc::new(stats::Stats::default());
+        let cx = OpenContext {
+            defaults: &config.topic_defaults,
+            fail: &config.fail_points,
+            stats: &stats,
+            repair: config.repair.then_some(lost_found.as_path()),
+            now_ms: now_ms(),
+        };
+        let topics = load_topics(&layout, cx)?;
+        let syncer = Syncer::start().map_err(|e| StorageError::Io {
+            context: "start the sync thread".to_owned(),
+            source: e,
+        })?;
         tracing::info!(
             dir = %layout.root().display(), %cluster_id, topics = topics.len(), "storage open"
         );
@@ -90,8 +131,42 @@ impl Storage {
             topics: RwLock::new(topics),
             admin: Mutex::new(()),
             deletions: AtomicU64::new(0),
+            stats,
+            syncer,
             _dir_lock: dir_lock,
         })
+    }
+
+    fn context(&self) -> OpenContext<'_> {
+        OpenContext {
+            defaults: &self.config.topic_defaults,
+            fail: &self.config.fail_points,
+            stats: &self.stats,
+            repair: None,
+            now_ms: now_ms(),
+        }
+    }
+
+    /// Opens the durable cursor of the point-to-point queue `name` (acknowledgements and
+    /// delivery counts), creating it if new. One cursor per queue: the caller keeps it.
+    /// Queue names follow the topic naming rule.
+    pub fn queue_cursor(
+        &self,
+        name: &str,
+        limits: CursorLimits,
+    ) -> Result<QueueCursor, StorageError> {
+        validate_topic_name(name)?;
+        QueueCursor::open(&self.layout.queues_dir().join(name), limits)
+    }
+
+    /// Storage's counters: appends, bytes, fsyncs and their time.
+    pub fn stats(&self) -> StorageStats {
+        self.stats.snapshot()
+    }
+
+    /// The failure points storage checks; arm them to test what a fault would do.
+    pub fn fail_points(&self) -> &FailPoints {
+        &self.config.fail_points
     }
 
     /// The cluster id generated when the directory was first opened: 22 characters of
@@ -117,9 +192,22 @@ impl Storage {
         self.read_topics().get(name).map(|t| t.info())
     }
 
-    /// Creates a topic with `partitions` empty partitions, durably.
+    /// Creates a topic with `partitions` empty partitions and the broker's default settings,
+    /// durably.
     pub fn create_topic(&self, name: &str, partitions: u32) -> Result<TopicInfo, StorageError> {
+        self.create_topic_with(name, partitions, &TopicOverrides::new())
+    }
+
+    /// Creates a topic with `partitions` empty partitions and the settings in `overrides`
+    /// (Kafka's names: `retention.ms`, `segment.bytes`, ...), durably.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: &TopicOverrides,
+    ) -> Result<TopicInfo, StorageError> {
         validate_topic_name(name)?;
+        TopicConfig::resolve(&self.config.topic_defaults, overrides)?;
         if partitions == 0 || partitions > self.config.partitions_max {
             return Err(StorageError::InvalidPartitions {
                 requested: partitions,
@@ -135,7 +223,13 @@ impl Storage {
         if fs::symlink_metadata(&dir).is_ok() {
             self.remove_topic_dir(name, &dir)?;
         }
-        let topic = Arc::new(Topic::create(name, &dir, partitions)?);
+        let topic = Arc::new(Topic::create(
+            name,
+            &dir,
+            partitions,
+            overrides,
+            self.context(),
+        )?);
         let info = topic.info();
         self.write_topics().insert(name.to_owned(), topic);
         tracing::info!(topic = name, partitions, "topic created");
@@ -155,8 +249,36 @@ impl Storage {
         Ok(())
     }
 
+    /// Replaces a topic's overrides; settings not named return to the broker default.
+    pub fn alter_topic_config(
+        &self,
+        name: &str,
+        overrides: &TopicOverrides,
+    ) -> Result<TopicInfo, StorageError> {
+        let topic = self.lookup(name)?;
+        topic.set_overrides(&self.config.topic_defaults, overrides)?;
+        tracing::info!(topic = name, ?overrides, "topic settings changed");
+        Ok(topic.info())
+    }
+
+    /// Grows a topic to `total` partitions; the existing ones keep their data.
+    pub fn add_partitions(&self, name: &str, total: u32) -> Result<TopicInfo, StorageError> {
+        if total > self.config.partitions_max {
+            return Err(StorageError::InvalidPartitions {
+                requested: total,
+                max: self.config.partitions_max,
+            });
+        }
+        let _admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
+        let topic = self.lookup(name)?;
+        topic.add_partitions(total, self.context())?;
+        tracing::info!(topic = name, partitions = total, "partitions added");
+        Ok(topic.info())
+    }
+
     /// Appends one or more batches to a partition as one unit and returns the offsets
-    /// assigned. The batches are readable when this returns.
+    /// assigned. Under the `fsync` policy the batches become readable, and durable, when the
+    /// high watermark passes `last_offset` (see [`Storage::watch`]); under `relaxed`, at once.
     pub fn append(
         &self,
         topic: &str,
@@ -164,9 +286,54 @@ impl Storage {
         batches: &[u8],
     ) -> Result<AppendResult, StorageError> {
         let topic = self.lookup(topic)?;
-        topic
+        let config = topic.config();
+        let partition = topic.partition(partition)?;
+        let (result, need) =
+            partition.append(batches, &config, self.config.batch_bytes_max, now_ms())?;
+        self.schedule(&partition, need);
+        Ok(result)
+    }
+
+    fn schedule(&self, partition: &Arc<Partition>, need: SyncNeed) {
+        match need {
+            SyncNeed::None => {}
+            SyncNeed::Now => self.syncer.sync_soon(partition),
+            SyncNeed::Within(ms) => self.syncer.sync_within(partition, ms),
+        }
+    }
+
+    /// The first batch whose largest timestamp is at least `timestamp` (Kafka's ListOffsets
+    /// by time), among visible records; `None` when every record is older.
+    pub fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<TimestampOffset>, StorageError> {
+        self.lookup(topic)?
             .partition(partition)?
-            .append(batches, self.config.batch_bytes_max, now_ms())
+            .offset_for_timestamp(timestamp)
+    }
+
+    /// Rolls segments that `segment.ms` says are due and deletes the oldest sealed segments
+    /// that `retention.ms` or `retention.bytes` expire, in every partition, as of `now_ms`.
+    /// The broker calls it periodically; errors are logged per partition and the pass goes on.
+    pub fn enforce_retention(&self, now_ms: i64) -> RetentionReport {
+        let topics: Vec<Arc<Topic>> = self.read_topics().values().cloned().collect();
+        let mut report = RetentionReport::default();
+        for topic in topics {
+            let config = topic.config();
+            for partition in topic.partitions() {
+                match partition.enforce_retention(&config, now_ms) {
+                    Ok((segments, bytes)) => {
+                        report.segments += segments;
+                        report.bytes += bytes;
+                    }
+                    Err(e) => tracing::error!(error = %e, "retention failed"),
+                }
+            }
+        }
+        report
     }
 
     /// Whole batches starting with the one containing `offset`, up to
@@ -190,8 +357,9 @@ impl Storage {
         self.lookup(topic)?.partition(partition)?.offsets()
     }
 
-    /// A receiver of the partition's log end, updated after every append. It reports the
-    /// sender closed once the topic is deleted, which wakes anyone waiting on it.
+    /// A receiver of the partition's high watermark, updated as records become visible. It
+    /// reports the sender closed once the topic is deleted or the partition failed, which wakes
+    /// anyone waiting on it.
     pub fn watch(
         &self,
         topic: &str,
@@ -200,13 +368,14 @@ impl Storage {
         self.lookup(topic)?.partition(partition)?.watch()
     }
 
-    /// Fsyncs every partition's log. Called at shutdown (and by anyone wanting a durability
-    /// point); every partition is attempted, the first error is returned.
+    /// Fsyncs every partition's log and raises every high watermark to its log end. Called at
+    /// shutdown (and by anyone wanting a durability point); every partition is attempted, the
+    /// first error is returned.
     pub fn flush(&self) -> Result<(), StorageError> {
         let topics: Vec<Arc<Topic>> = self.read_topics().values().cloned().collect();
         let mut first_error = None;
         for partition in topics.iter().flat_map(|t| t.partitions()) {
-            if let Err(e) = partition.flush() {
+            if let Err(e) = partition.sync_now() {
                 tracing::error!(error = %e, "flush failed");
                 first_error.get_or_insert(e);
             }
@@ -294,7 +463,10 @@ fn empty_deleted_dir(layout: &Layout) -> Result<(), StorageError> {
 
 /// Loads every topic under `topics/`. Entries that are not valid topic names are skipped with
 /// a warning; a topic directory without `topic.toml` (an unfinished create) is removed.
-fn load_topics(layout: &Layout) -> Result<HashMap<String, Arc<Topic>>, StorageError> {
+fn load_topics(
+    layout: &Layout,
+    cx: OpenContext<'_>,
+) -> Result<HashMap<String, Arc<Topic>>, StorageError> {
     let dir = layout.topics_dir();
     let mut topics = HashMap::new();
     for entry in fs::read_dir(&dir).map_err(io_error("list", &dir))? {
@@ -307,7 +479,7 @@ fn load_topics(layout: &Layout) -> Result<HashMap<String, Arc<Topic>>, StorageEr
                 continue;
             }
         };
-        match Topic::load(&name, &path)? {
+        match Topic::load(&name, &path, cx)? {
             Some(topic) => {
                 topics.insert(name, Arc::new(topic));
             }

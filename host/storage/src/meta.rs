@@ -1,5 +1,5 @@
 //! Metadata files: `meta.toml` (cluster id, format version) and each topic's `topic.toml`
-//! (partition count). Small TOML documents, always replaced whole through a temporary file and
+//! (partition count, config overrides). Small TOML documents, always replaced whole through a temporary file and
 //! a rename, so a crash leaves either the old or the new version, never a torn one.
 
 use std::fs::{self, File};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::StorageError;
 use crate::error::io_error;
 use crate::layout::{self, Layout};
+use crate::topic_config::TopicOverrides;
 
 /// The on-disk format this build writes and reads. Bumped when a layout change would make an
 /// older build misread the data; an unknown version is refused rather than guessed at.
@@ -34,6 +35,9 @@ struct MetaFile {
 #[serde(rename_all = "kebab-case")]
 struct TopicFile {
     partitions: u32,
+    /// Per-topic overrides, by Kafka's names; absent in files written before configs existed.
+    #[serde(default)]
+    config: TopicOverrides,
 }
 
 /// Reads the cluster id from `meta.toml`, creating the file with a fresh id on first open.
@@ -67,16 +71,23 @@ pub fn load_or_init_cluster_id(layout: &Layout) -> Result<String, StorageError> 
 }
 
 /// Writes a topic's `topic.toml`; the topic exists once this returns.
-pub fn write_topic(topic_dir: &Path, partitions: u32) -> Result<(), StorageError> {
+pub fn write_topic(
+    topic_dir: &Path,
+    partitions: u32,
+    overrides: &TopicOverrides,
+) -> Result<(), StorageError> {
     write_atomic(
         &layout::topic_meta_file(topic_dir),
-        &render(&TopicFile { partitions })?,
+        &render(&TopicFile {
+            partitions,
+            config: overrides.clone(),
+        })?,
     )
 }
 
-/// A topic's partition count, or `None` when `topic.toml` is missing (a create that did not
-/// finish).
-pub fn read_topic(topic_dir: &Path) -> Result<Option<u32>, StorageError> {
+/// A topic's partition count and overrides, or `None` when `topic.toml` is missing (a create
+/// that did not finish).
+pub fn read_topic(topic_dir: &Path) -> Result<Option<(u32, TopicOverrides)>, StorageError> {
     let path = layout::topic_meta_file(topic_dir);
     let Some(text) = read_small(&path)? else {
         return Ok(None);
@@ -85,7 +96,7 @@ pub fn read_topic(topic_dir: &Path) -> Result<Option<u32>, StorageError> {
     if topic.partitions == 0 {
         return Err(corrupt_meta(&path, "zero partitions".to_owned()));
     }
-    Ok(Some(topic.partitions))
+    Ok(Some((topic.partitions, topic.config)))
 }
 
 fn corrupt_meta(path: &Path, reason: String) -> StorageError {

@@ -1,45 +1,63 @@
-//! Recovery at open: scan one log file from the start, validating every batch the way append
-//! did (length, magic, CRC-32C) plus what only the log can show (contiguous offsets, the
-//! leader epoch storage writes), and cut the file at the first batch that fails: the torn tail
-//! of a crash. Builds the sparse index on the way.
+//! Scanning a segment's log file from a known batch start, validating every batch the way
+//! append did (length, magic, CRC-32C) plus what only the log can show (contiguous offsets, the
+//! leader epoch storage writes). The scan only reads; what to do with a fault is the caller's
+//! choice: cut the active segment's torn tail, refuse to start on a sealed segment.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::StorageError;
 use crate::batch::{self, BatchFault, BatchHeader, HEADER_BYTES, LEADER_EPOCH_STORED};
 use crate::error::io_error;
-use crate::index::SparseIndex;
 
 /// Read size while scanning: large enough for sequential throughput, small enough that a
 /// scan's memory does not depend on batch sizes (the CRC is computed in chunks).
 const SCAN_CHUNK_BYTES: usize = 64 * 1024;
 
-/// What a scan found.
-#[derive(Debug)]
-pub struct Recovered {
-    /// Bytes of valid batches; the file's length after any truncation.
-    pub end_position: u64,
-    /// The offset after the last valid batch.
-    pub log_end: i64,
-    /// Entries for the valid batches.
-    pub index: SparseIndex,
+/// One valid batch, as the scan met it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScannedBatch {
+    /// Base offset.
+    pub offset: i64,
+    /// Byte position in the file.
+    pub position: u64,
+    /// Its maxTimestamp.
+    pub max_timestamp: i64,
 }
 
-/// Scans `file` (opened read-write at `path`, first offset `base_offset`) and truncates it
-/// after its last valid batch. I/O errors abort the scan without touching the file, so a
-/// failing disk never causes data to be cut.
-pub fn recover(file: &File, path: &Path, base_offset: i64) -> Result<Recovered, StorageError> {
+/// What a scan found.
+#[derive(Debug)]
+pub struct Scan {
+    /// End of the last valid batch.
+    pub end_position: u64,
+    /// The offset after the last valid batch.
+    pub next_offset: i64,
+    /// Why the scan stopped before the end of the file, if it did.
+    pub fault: Option<BatchFault>,
+    /// The file's length when scanned.
+    pub file_len: u64,
+}
+
+/// Scans `file` from the batch at `position` with base offset `offset` to the end, calling
+/// `visit` for every valid batch. I/O errors abort the scan (a failing disk never causes data
+/// to be cut).
+pub fn scan(
+    file: &File,
+    path: &Path,
+    mut position: u64,
+    mut offset: i64,
+    mut visit: impl FnMut(ScannedBatch),
+) -> Result<Scan, StorageError> {
     let file_len = file.metadata().map_err(io_error("stat", path))?.len();
     let mut reader = BufReader::with_capacity(SCAN_CHUNK_BYTES, file);
+    reader
+        .seek(SeekFrom::Start(position))
+        .map_err(io_error("seek", path))?;
     let mut chunk = vec![0u8; SCAN_CHUNK_BYTES];
-    let mut index = SparseIndex::default();
-    let mut position = 0u64;
-    let mut log_end = base_offset;
 
     let fault = loop {
-        let remaining = file_len - position;
+        let remaining = file_len.saturating_sub(position);
         if remaining == 0 {
             break None;
         }
@@ -61,9 +79,9 @@ pub fn recover(file: &File, path: &Path, base_offset: i64) -> Result<Recovered, 
                 have: remaining,
             });
         }
-        if fields.base_offset != log_end {
+        if fields.base_offset != offset {
             break Some(BatchFault::NotContiguous {
-                expected: log_end,
+                expected: offset,
                 found: fields.base_offset,
             });
         }
@@ -86,28 +104,21 @@ pub fn recover(file: &File, path: &Path, base_offset: i64) -> Result<Recovered, 
                 computed: crc,
             });
         }
-        let Some(next) = log_end.checked_add(i64::from(fields.last_offset_delta) + 1) else {
+        let Some(next) = offset.checked_add(i64::from(fields.last_offset_delta) + 1) else {
             break Some(BatchFault::OffsetOverflow);
         };
-        index.note(log_end, position);
-        position += total;
-        log_end = next;
-    };
-
-    if let Some(reason) = fault {
-        tracing::warn!(
-            file = %path.display(),
+        visit(ScannedBatch {
+            offset,
             position,
-            bytes_dropped = file_len - position,
-            %reason,
-            "truncating log after its last valid batch"
-        );
-        file.set_len(position).map_err(io_error("truncate", path))?;
-        file.sync_all().map_err(io_error("fsync", path))?;
-    }
-    Ok(Recovered {
+            max_timestamp: fields.max_timestamp,
+        });
+        position += total;
+        offset = next;
+    };
+    Ok(Scan {
         end_position: position,
-        log_end,
-        index,
+        next_offset: offset,
+        fault,
+        file_len,
     })
 }

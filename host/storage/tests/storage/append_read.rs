@@ -25,7 +25,8 @@ fn appended_batches_read_back_identical_apart_from_base_offset_and_epoch() {
         read.offsets,
         PartitionOffsets {
             log_start: 0,
-            log_end: 5
+            log_end: 5,
+            high_watermark: 5,
         }
     );
 }
@@ -230,7 +231,8 @@ fn read_at_the_log_end_is_empty_and_beyond_is_out_of_range() {
         read.offsets,
         PartitionOffsets {
             log_start: 0,
-            log_end: 15
+            log_end: 15,
+            high_watermark: 15,
         }
     );
     for offset in [16, -1, i64::MAX, i64::MIN] {

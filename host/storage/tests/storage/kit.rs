@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice_storage::{Storage, StorageConfig};
+use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
 
 /// Timestamps of built batches; any fixed value will do.
 const BASE_TIMESTAMP_MS: i64 = 1_700_000_000_000;
@@ -11,6 +11,11 @@ const BASE_TIMESTAMP_MS: i64 = 1_700_000_000_000;
 /// A producer-style batch holding one record per value: base offset 0 as producers send it,
 /// leader epoch -1, no producer id.
 pub fn batch(values: &[&[u8]]) -> Vec<u8> {
+    batch_at(BASE_TIMESTAMP_MS, values)
+}
+
+/// Like [`batch`], with record timestamps `first_timestamp_ms`, +1, +2, ...
+pub fn batch_at(first_timestamp_ms: i64, values: &[&[u8]]) -> Vec<u8> {
     assert!(!values.is_empty(), "a batch holds at least one record");
     let mut records = Vec::new();
     for (i, value) in values.iter().enumerate() {
@@ -34,8 +39,8 @@ pub fn batch(values: &[&[u8]]) -> Vec<u8> {
     b.extend(0u32.to_be_bytes()); // crc, patched below
     b.extend(0i16.to_be_bytes()); // attributes: no compression, create time
     b.extend((count - 1).to_be_bytes()); // last offset delta
-    b.extend(BASE_TIMESTAMP_MS.to_be_bytes());
-    b.extend((BASE_TIMESTAMP_MS + i64::from(count) - 1).to_be_bytes());
+    b.extend(first_timestamp_ms.to_be_bytes());
+    b.extend((first_timestamp_ms + i64::from(count) - 1).to_be_bytes());
     b.extend((-1i64).to_be_bytes()); // producer id
     b.extend((-1i16).to_be_bytes()); // producer epoch
     b.extend((-1i32).to_be_bytes()); // base sequence
@@ -104,8 +109,21 @@ fn varint(out: &mut Vec<u8>, value: i64) {
     }
 }
 
-/// Default limits, data under `dir`.
+/// Default limits, data under `dir`, and the `relaxed` policy so that what is appended is
+/// readable at once (tests of the `fsync` policy ask for it with [`fsync_config`]).
 pub fn config(dir: &Path) -> StorageConfig {
+    StorageConfig {
+        dir: dir.to_owned(),
+        topic_defaults: TopicConfig {
+            durability: Durability::Relaxed,
+            ..TopicConfig::default()
+        },
+        ..StorageConfig::default()
+    }
+}
+
+/// Default limits and settings, `fsync` policy included.
+pub fn fsync_config(dir: &Path) -> StorageConfig {
     StorageConfig {
         dir: dir.to_owned(),
         ..StorageConfig::default()
@@ -125,4 +143,111 @@ pub fn log_path(dir: &Path, topic: &str, partition: u32) -> PathBuf {
         .join(topic)
         .join(partition.to_string())
         .join("00000000000000000000.log")
+}
+
+/// What `create_topic` reports for a topic with the test defaults and no overrides.
+pub fn topic_info(name: &str, partitions: u32) -> sluice_storage::TopicInfo {
+    sluice_storage::TopicInfo {
+        name: name.to_owned(),
+        partitions,
+        config: config(Path::new("")).topic_defaults,
+        overrides: Default::default(),
+    }
+}
+
+/// Polls until the high watermark of a partition passes `last_offset` (the write is durable),
+/// failing after a few seconds.
+pub fn wait_durable(storage: &Storage, topic: &str, partition: u32, last_offset: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while storage.offsets(topic, partition).unwrap().high_watermark <= last_offset {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "offset {last_offset} of {topic}-{partition} never became durable"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+pub fn snapshot_files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    out
+}
+
+/// Copies a directory tree (a data directory frozen at a crash, replayed many times).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for (relative, bytes) in snapshot_files(from) {
+        let path = to.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+/// The files of one partition directory whose names end with `suffix`, sorted.
+pub fn partition_files(dir: &Path, topic: &str, partition: u32, suffix: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_str().unwrap().ends_with(suffix))
+            .collect();
+    files.sort();
+    files
+}
+
+/// Storage with `segment.bytes` set small on topic `t` of `partitions` partitions.
+pub fn small_segments(dir: &Path, segment_bytes: u64, partitions: u32) -> Storage {
+    let storage = Storage::open(config(dir)).unwrap();
+    if storage.topic("t").is_none() {
+        let mut overrides = sluice_storage::TopicOverrides::new();
+        overrides.insert("segment.bytes".into(), segment_bytes.to_string());
+        storage
+            .create_topic_with("t", partitions, &overrides)
+            .unwrap();
+    }
+    storage
+}
+
+/// A batch of `n` records of about `value_bytes` bytes each, distinct per `serial`.
+pub fn sized_batch(serial: usize, n: usize, value_bytes: usize) -> Vec<u8> {
+    let values: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut v = format!("{serial}-{i}-").into_bytes();
+            v.resize(value_bytes.max(v.len()), b'v');
+            v
+        })
+        .collect();
+    let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+    batch(&refs)
+}
+
+/// Wall clock in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Storage (test defaults) with topic `t` of one partition and these settings.
+pub fn topic_with(dir: &Path, settings: &[(&str, &str)]) -> Storage {
+    let storage = Storage::open(config(dir)).unwrap();
+    let overrides = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    storage.create_topic_with("t", 1, &overrides).unwrap();
+    storage
 }

@@ -3,7 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::path::Path;
 
-use sluice_storage::{Storage, StorageError, TopicInfo};
+use sluice_storage::{Storage, StorageError};
 
 use crate::kit::{self, batch_n, stored};
 
@@ -25,16 +25,7 @@ fn every_append_survives_close_and_reopen() {
     assert_eq!(storage.cluster_id(), cluster_id);
     assert_eq!(
         storage.list_topics(),
-        vec![
-            TopicInfo {
-                name: "a-topic".into(),
-                partitions: 1
-            },
-            TopicInfo {
-                name: "b-topic".into(),
-                partitions: 2
-            },
-        ]
+        vec![kit::topic_info("a-topic", 1), kit::topic_info("b-topic", 2),]
     );
     let p0 = storage.read("b-topic", 0, 0, u32::MAX).unwrap();
     assert_eq!(p0.batches, [stored(&x, 0), stored(&y, 3)].concat());
@@ -202,13 +193,7 @@ fn a_deleted_topic_stays_deleted_after_reopen() {
     storage.delete_topic("gone").unwrap();
     drop(storage);
     let storage = Storage::open(kit::config(dir.path())).unwrap();
-    assert_eq!(
-        storage.list_topics(),
-        vec![TopicInfo {
-            name: "kept".into(),
-            partitions: 1
-        }]
-    );
+    assert_eq!(storage.list_topics(), vec![kit::topic_info("kept", 1)]);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Creating, listing and deleting topics.
 
-use sluice_storage::{Storage, StorageConfig, StorageError, TopicInfo};
+use sluice_storage::{Storage, StorageConfig, StorageError};
 
 use crate::kit::{self, batch_n};
 
@@ -9,13 +9,7 @@ fn created_topics_are_listed_in_name_order() {
     let (_dir, storage) = kit::open_temp();
     assert!(storage.list_topics().is_empty());
     let info = storage.create_topic("orders", 3).unwrap();
-    assert_eq!(
-        info,
-        TopicInfo {
-            name: "orders".into(),
-            partitions: 3
-        }
-    );
+    assert_eq!(info, kit::topic_info("orders", 3));
     storage.create_topic("Audit.log_v2-x", 1).unwrap();
     storage.create_topic("billing", 2).unwrap();
     let names: Vec<String> = storage.list_topics().into_iter().map(|t| t.name).collect();
