@@ -78,10 +78,12 @@ for tag in swap-a swap-b; do
     -p sluice-codec-kafka --target-dir "target/$tag"
 done
 
-export SLUICE_BIN="$ROOT/target/release/sluice"
-export SLUICE_GUEST_LOOP="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_loop.wasm"
-export SLUICE_GUEST_ALLOC="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_alloc.wasm"
-export SLUICE_GUEST_TRAP="$ROOT/target/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm"
+# Where steps 2 and 3 built: cargo's target directory, which CARGO_TARGET_DIR may move.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export SLUICE_BIN="$TARGET_DIR/release/sluice"
+export SLUICE_GUEST_LOOP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_loop.wasm"
+export SLUICE_GUEST_ALLOC="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_alloc.wasm"
+export SLUICE_GUEST_TRAP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm"
 export SLUICE_CODEC_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
 export SLUICE_CODEC_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
 for artifact in "$SLUICE_BIN" "$SLUICE_GUEST_LOOP" "$SLUICE_GUEST_ALLOC" "$SLUICE_GUEST_TRAP" \

@@ -187,3 +187,79 @@ def wait_closed_or_answered(sock: socket.socket, timeout_s: float) -> tuple[bool
         if not chunk:
             return True, got
         got += chunk
+
+
+# -- Produce v3, for tests that must see the broker's exact answer to one produce -------------
+
+ERROR_REQUEST_TIMED_OUT = 7
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), the checksum of a Kafka v2 record batch."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _CRC32C[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _varint(n: int) -> bytes:
+    z = (n << 1) ^ (n >> 63)  # zigzag
+    out = bytearray()
+    while True:
+        byte = z & 0x7F
+        z >>= 7
+        if z:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def record_batch(values: list[bytes], timestamp_ms: int) -> bytes:
+    """A magic-2 record batch of `values` (no keys, no headers, uncompressed), all stamped
+    `timestamp_ms`, base offset 0: what a producer sends."""
+    records = b""
+    for i, v in enumerate(values):
+        body = (b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(v)) + v
+                + _varint(0))
+        records += _varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp_ms, timestamp_ms,
+                            -1, -1, -1, len(values)) + records
+    crc = crc32c(after_crc)
+    after_length = struct.pack(">ibI", 0, 2, crc) + after_crc
+    return struct.pack(">qi", 0, len(after_length)) + after_length
+
+
+def produce_v3(correlation_id: int, topic: str, partition: int, batch: bytes, acks: int,
+               timeout_ms: int) -> bytes:
+    """Produce v3 (the oldest that carries v2 batches): one topic, one partition."""
+    name = topic.encode()
+    body = (struct.pack(">hhi", -1, acks, timeout_ms)
+            + struct.pack(">ih", 1, len(name)) + name
+            + struct.pack(">iii", 1, partition, len(batch)) + batch)
+    return request(API_KEY_PRODUCE, 3, correlation_id, body)
+
+
+def parse_produce_v3(payload: bytes) -> tuple[int, int, int]:
+    """A Produce v3 response with one topic and one partition: (correlation id, error code,
+    base offset)."""
+    (correlation_id, topics) = struct.unpack_from(">ii", payload, 0)
+    assert topics == 1, f"produce response has {topics} topics"
+    (name_len,) = struct.unpack_from(">h", payload, 8)
+    pos = 10 + name_len
+    (partitions, _index, error_code, base_offset) = struct.unpack_from(">iihq", payload, pos)
+    assert partitions == 1, f"produce response has {partitions} partitions"
+    return correlation_id, error_code, base_offset

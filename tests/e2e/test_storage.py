@@ -5,9 +5,13 @@ retention deleting expired segments while the broker runs."""
 from __future__ import annotations
 
 import hashlib
+import socket
+import struct
 import subprocess
 import time
 from pathlib import Path
+
+import kafka_wire
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -130,4 +134,62 @@ def test_retention_deletes_expired_segments_while_the_broker_runs(make_broker):
     assert [v for o, v in got if o >= fresh[0][0]] == [v for _, v in fresh]
     assert broker.log_lines("segment deleted by retention")
     assert len(acked) == RECORDS
+    broker.assert_healthy()
+
+
+# A reader that pipelines fetches for everything and never reads its socket must cost the broker
+# one response at a time (the connection stops being read while its writes are blocked), not
+# the whole log.
+SLOW_READER_LOG_MB = 48
+SLOW_READER_FETCHES = 100
+FETCH_BYTES = 16 << 20
+# Generous: one 16 MiB response in the host plus its copy in the codec instance, and page
+# cache noise; unbounded buffering would be SLOW_READER_FETCHES x 16 MiB.
+SLOW_READER_RSS_GROWTH_KIB_MAX = 160 << 10
+
+
+def fetch_v4(correlation_id: int, topic: str, offset: int) -> bytes:
+    """Fetch v4: one topic, one partition, no wait."""
+    name = topic.encode()
+    body = (struct.pack(">iiiib", -1, 0, 1, FETCH_BYTES, 0)
+            + struct.pack(">ih", 1, len(name)) + name
+            + struct.pack(">iiqi", 1, 0, offset, FETCH_BYTES))
+    return kafka_wire.request(1, 4, correlation_id, body)
+
+
+def test_a_reader_that_never_reads_does_not_make_the_broker_hold_the_log(make_broker):
+    broker = make_broker()
+    topic = unique("slow")
+    value = b"s" * 1024
+    p = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all", "linger.ms": 20})
+    for _ in range(SLOW_READER_LOG_MB * 1024):
+        while True:
+            try:
+                p.produce(topic, value=value, partition=0)
+                break
+            except BufferError:
+                p.poll(0.05)
+        p.poll(0)
+    assert p.flush(120) == 0
+    before = broker.rss_kib()
+
+    slow = socket.create_connection(("127.0.0.1", broker.port()))
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.setblocking(False)
+    sent = 0
+    requests = b"".join(fetch_v4(i, topic, 0) for i in range(SLOW_READER_FETCHES))
+    deadline = time.monotonic() + 10
+    while sent < len(requests) and time.monotonic() < deadline:
+        try:
+            sent += slow.send(requests[sent:])
+        except BlockingIOError:
+            time.sleep(0.05)
+    time.sleep(3)
+    growth = broker.rss_kib() - before
+    # Everyone else is served meanwhile.
+    other = produce(broker.bootstrap, unique("other"), 5, "o")
+    assert len(other) == 5
+    slow.close()
+    assert growth < SLOW_READER_RSS_GROWTH_KIB_MAX, (
+        f"broker grew by {growth} KiB for a reader that never reads")
     broker.assert_healthy()

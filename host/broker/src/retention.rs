@@ -19,7 +19,9 @@ pub async fn run(storage: Arc<Storage>, every: Duration, mut stopped: watch::Rec
         let storage = storage.clone();
         match tokio::task::spawn_blocking(move || storage.enforce_retention(now_ms())).await {
             Ok(report) if report.segments > 0 => tracing::info!(
-                segments = report.segments, bytes = report.bytes, "retention deleted segments"
+                segments = report.segments,
+                bytes = report.bytes,
+                "retention deleted segments"
             ),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "retention pass panicked"),

@@ -11,9 +11,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::sluice::plugin::protocol::{ConnectionInfo, LogPosition, Output, Wait};
+pub use exports::sluice::plugin::protocol::{ConnectionInfo, LogPosition, Output, Wait, WakeOn};
 pub use sluice::plugin::broker::{
-    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TopicInfo,
+    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TimestampOffset, TopicInfo,
 };
 pub use sluice::plugin::log::Level as LogLevel;
 pub use sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};

@@ -19,7 +19,7 @@ use crate::limits::Limits;
 use crate::sandbox::StoreState;
 
 /// The world every codec must implement, as named in errors.
-const CODEC_WORLD: &str = "sluice:plugin/codec@0.1.0";
+const CODEC_WORLD: &str = "sluice:plugin/codec@0.2.0";
 
 /// Time a call may spend *outside* Wasm (awaiting a WASI operation) beyond the call deadline
 /// before it is abandoned. Epoch interruption only stops Wasm code; this stops a guest parked
@@ -343,9 +343,9 @@ impl CodecSession {
         self.deliver(Input::Data(data)).await
     }
 
-    /// Tells the codec a wait it armed has fired.
-    pub async fn on_wake(&mut self, token: u64) -> Result<Output, CallError> {
-        self.deliver(Input::Wake(token)).await
+    /// Tells the codec a wait it armed has fired, and whether its timeout did.
+    pub async fn on_wake(&mut self, token: u64, timed_out: bool) -> Result<Output, CallError> {
+        self.deliver(Input::Wake(token, timed_out)).await
     }
 
     async fn deliver(&mut self, input: Input<'_>) -> Result<Output, CallError> {
@@ -361,7 +361,11 @@ impl CodecSession {
                     let connection = codec.sluice_plugin_protocol().connection();
                     match input {
                         Input::Data(data) => connection.call_on_data(store, resource, data).await,
-                        Input::Wake(token) => connection.call_on_wake(store, resource, token).await,
+                        Input::Wake(token, timed_out) => {
+                            connection
+                                .call_on_wake(store, resource, token, timed_out)
+                                .await
+                        }
                     }
                 })
             })
@@ -384,7 +388,7 @@ impl CodecSession {
 /// What a session hands its codec.
 enum Input<'d> {
     Data(&'d [u8]),
-    Wake(u64),
+    Wake(u64, bool),
 }
 
 impl Drop for CodecSession {

@@ -10,7 +10,8 @@ use wasmtime::component::{Linker, WasmList};
 
 use crate::bindings::sluice::plugin::{broker, log, types};
 use crate::bindings::{
-    AppendResult, BrokerError, ClusterInfo, LogLevel, PartitionOffsets, ReadResult, TopicInfo,
+    AppendResult, BrokerError, ClusterInfo, LogLevel, PartitionOffsets, ReadResult,
+    TimestampOffset, TopicInfo,
 };
 use crate::sandbox::StoreState;
 
@@ -23,8 +24,13 @@ pub trait HostBroker: Send + Sync + 'static {
     fn list_topics(&self) -> Vec<TopicInfo>;
     /// `broker.describe-topic`.
     fn describe_topic(&self, name: &str, auto_create: bool) -> Result<TopicInfo, BrokerError>;
-    /// `broker.create-topic`.
-    fn create_topic(&self, name: &str, partitions: u32) -> Result<TopicInfo, BrokerError>;
+    /// `broker.create-topic`; `configs` are (setting, value) pairs in the order sent.
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        configs: &[(String, String)],
+    ) -> Result<TopicInfo, BrokerError>;
     /// `broker.delete-topic`.
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError>;
     /// `broker.append`.
@@ -44,6 +50,13 @@ pub trait HostBroker: Send + Sync + 'static {
     ) -> Result<ReadResult, BrokerError>;
     /// `broker.offsets`.
     fn offsets(&self, topic: &str, partition: u32) -> Result<PartitionOffsets, BrokerError>;
+    /// `broker.offset-for-timestamp`.
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<TimestampOffset>, BrokerError>;
 }
 
 /// A shared handle, so several plugins can serve one broker.
@@ -65,8 +78,13 @@ impl broker::Host for StoreState {
     ) -> Result<TopicInfo, BrokerError> {
         self.host.describe_topic(&name, auto_create)
     }
-    fn create_topic(&mut self, name: String, partitions: u32) -> Result<TopicInfo, BrokerError> {
-        self.host.create_topic(&name, partitions)
+    fn create_topic(
+        &mut self,
+        name: String,
+        partitions: u32,
+        configs: Vec<(String, String)>,
+    ) -> Result<TopicInfo, BrokerError> {
+        self.host.create_topic(&name, partitions, &configs)
     }
     fn delete_topic(&mut self, name: String) -> Result<(), BrokerError> {
         self.host.delete_topic(&name)
@@ -91,14 +109,25 @@ impl broker::Host for StoreState {
     fn offsets(&mut self, topic: String, partition: u32) -> Result<PartitionOffsets, BrokerError> {
         self.host.offsets(&topic, partition)
     }
+    fn offset_for_timestamp(
+        &mut self,
+        topic: String,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<TimestampOffset>, BrokerError> {
+        self.host.offset_for_timestamp(&topic, partition, timestamp)
+    }
 }
+
+/// The `broker` interface as the component model names it; follows the package version in `wit/`.
+const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.2.0";
 
 /// Redefines `broker.append` to hand the host a view of the batches in the guest's memory
 /// instead of a copy: appends move most of a broker's bytes, and the generated binding would
 /// copy every batch into a fresh `Vec` before storage copies it again.
 pub(crate) fn link_zero_copy_append(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let mut broker = linker.instance("sluice:plugin/broker@0.1.0")?;
+    let mut broker = linker.instance(BROKER_INTERFACE)?;
     broker.func_wrap(
         "append",
         |store: StoreContextMut<'_, StoreState>,

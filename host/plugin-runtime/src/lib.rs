@@ -21,7 +21,7 @@ mod sandbox;
 
 pub use bindings::{
     AppendResult, BrokerError, ClusterInfo, ConnectionInfo, ErrorCode, LogLevel, LogPosition,
-    Output, PartitionOffsets, PluginInfo, ReadResult, TopicInfo, Wait,
+    Output, PartitionOffsets, PluginInfo, ReadResult, TimestampOffset, TopicInfo, Wait, WakeOn,
 };
 pub use cache::sha256_hex;
 pub use codec::{CodecPlugin, CodecSession, PluginStats};

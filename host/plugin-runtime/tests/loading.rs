@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use sluice_plugin_runtime::{
     AppendResult, BrokerError, ClusterInfo, HostBroker, Limits, LoadError, PartitionOffsets,
-    ReadResult, Runtime, TopicInfo,
+    ReadResult, Runtime, TimestampOffset, TopicInfo,
 };
 
 /// A host that refuses everything: these tests never get as far as a broker call.
@@ -30,7 +30,12 @@ impl HostBroker for NoBroker {
     fn describe_topic(&self, _: &str, _: bool) -> Result<TopicInfo, BrokerError> {
         Err(refused())
     }
-    fn create_topic(&self, _: &str, _: u32) -> Result<TopicInfo, BrokerError> {
+    fn create_topic(
+        &self,
+        _: &str,
+        _: u32,
+        _: &[(String, String)],
+    ) -> Result<TopicInfo, BrokerError> {
         Err(refused())
     }
     fn delete_topic(&self, _: &str) -> Result<(), BrokerError> {
@@ -43,6 +48,14 @@ impl HostBroker for NoBroker {
         Err(refused())
     }
     fn offsets(&self, _: &str, _: u32) -> Result<PartitionOffsets, BrokerError> {
+        Err(refused())
+    }
+    fn offset_for_timestamp(
+        &self,
+        _: &str,
+        _: u32,
+        _: i64,
+    ) -> Result<Option<TimestampOffset>, BrokerError> {
         Err(refused())
     }
 }
@@ -72,7 +85,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
     let err = load(&empty).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
     assert!(
-        err.to_string().contains("sluice:plugin/codec@0.1.0"),
+        err.to_string().contains("sluice:plugin/codec@0.2.0"),
         "{err}"
     );
 }
@@ -80,7 +93,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
 #[test]
 fn a_component_importing_what_the_host_does_not_offer_is_refused() {
     let wants_more =
-        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.1.0" (instance)))"#).unwrap();
+        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.2.0" (instance)))"#).unwrap();
     let err = load(&wants_more).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
 }

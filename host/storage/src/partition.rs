@@ -446,10 +446,11 @@ impl Partition {
             )
         };
 
-        let (position, first_bytes) =
-            self.find(&file, &path, floor, limit, |_, last_offset, _| {
+        let (position, first_bytes) = self
+            .find(&file, &path, floor, limit, |_, last_offset, _| {
                 offset <= last_offset
-            })?;
+            })?
+            .ok_or_else(|| self.inconsistent(&path, limit))?;
         let wanted = u64::from(bytes_max).max(first_bytes);
         let mut buf = read_at(&file, &path, position, wanted.min(limit - position))?;
         buf.truncate(whole_batches_len(&buf));
@@ -510,28 +511,24 @@ impl Partition {
                 )
             };
         let mut found = None;
-        let located = self.find(&file, &path, floor, limit, |base, _, max_ts| {
+        // `None` from the walk: the visible part of the segment holds no such batch (its
+        // newest batches are not durable yet, and later segments are not visible at all).
+        self.find(&file, &path, floor, limit, |base, _, max_ts| {
             if max_ts >= timestamp {
                 found = Some(TimestampOffset {
                     offset: base,
                     timestamp: max_ts,
                 });
-                true
-            } else {
-                false
             }
-        });
-        match located {
-            Ok(_) => Ok(found),
-            // The visible part of the segment holds no such batch (the rest is not synced).
-            Err(_) if found.is_none() => Ok(None),
-            Err(e) => Err(e),
-        }
+            found.is_some()
+        })?;
+        Ok(found)
     }
 
     /// Steps batch by batch from the index entry `floor` until `stop(base_offset, last_offset,
-    /// max_timestamp)` says so; returns that batch's position and size. Checks on the way that
-    /// offsets are still contiguous, the read-side twin of recovery's check.
+    /// max_timestamp)` says so; returns that batch's position and size, or `None` when the
+    /// walk reaches `limit` first. Checks on the way that offsets are still contiguous, the
+    /// read-side twin of recovery's check.
     fn find(
         &self,
         file: &File,
@@ -539,10 +536,13 @@ impl Partition {
         floor: IndexEntry,
         limit: u64,
         mut stop: impl FnMut(i64, i64, i64) -> bool,
-    ) -> Result<(u64, u64), StorageError> {
+    ) -> Result<Option<(u64, u64)>, StorageError> {
         let mut position = floor.position;
         let mut expected = floor.offset;
         loop {
+            if position == limit {
+                return Ok(None);
+            }
             if position + HEADER_BYTES as u64 > limit {
                 return Err(self.inconsistent(path, position));
             }
@@ -564,7 +564,7 @@ impl Partition {
             let last_offset = base_offset + i64::from(last_offset_delta);
             let max_timestamp = batch::BatchHeader::parse(&header).max_timestamp;
             if stop(base_offset, last_offset, max_timestamp) {
-                return Ok((position, total));
+                return Ok(Some((position, total)));
             }
             position += total;
             expected = last_offset + 1;

@@ -10,8 +10,9 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::Decodable;
 use sluice_sdk::codec::{Broker, CodecError};
 
-use crate::api::{self, fetch::FetchPlan};
+use crate::api;
 use crate::errors::refuse;
+use crate::job::Job;
 use crate::wire::Reader;
 use crate::{Advertised, shape, versions};
 
@@ -24,8 +25,9 @@ pub enum Reply {
     /// Close the connection after the earlier responses: a produce with `acks=0` failed, and
     /// closing is how Kafka tells such a producer.
     Close(String),
-    /// A fetch, which may have to wait for data; `pending` runs it.
-    Fetch(FetchPlan),
+    /// A request whose answer may have to wait on the log (a fetch for data, a produce for
+    /// durability); `pending` runs it in its turn and parks it if need be.
+    Job(Job),
 }
 
 /// One decoded request header and the body after it.

@@ -16,6 +16,8 @@ pub const OFFSET_OUT_OF_RANGE: i16 = ResponseError::OffsetOutOfRange.code();
 pub const CORRUPT_MESSAGE: i16 = ResponseError::CorruptMessage.code();
 /// Error 3: no such topic or partition.
 pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = ResponseError::UnknownTopicOrPartition.code();
+/// Error 7: the records were appended but not confirmed durable within the request's timeout.
+pub const REQUEST_TIMED_OUT: i16 = ResponseError::RequestTimedOut.code();
 /// Error 10: a batch above the topic's size limit.
 pub const MESSAGE_TOO_LARGE: i16 = ResponseError::MessageTooLarge.code();
 /// Error 17: a topic name that breaks Kafka's naming rule.
@@ -35,10 +37,12 @@ pub const INVALID_PARTITIONS: i16 = ResponseError::InvalidPartitions.code();
 pub const INVALID_REPLICATION_FACTOR: i16 = ResponseError::InvalidReplicationFactor.code();
 /// Error 39: a manual replica assignment naming brokers other than this one.
 pub const INVALID_REPLICA_ASSIGNMENT: i16 = ResponseError::InvalidReplicaAssignment.code();
+/// Error 40: a topic setting with an unknown name or a bad value.
+pub const INVALID_CONFIG: i16 = ResponseError::InvalidConfig.code();
 /// Error 42: a request whose fields contradict each other.
 pub const INVALID_REQUEST: i16 = ResponseError::InvalidRequest.code();
-/// Error 43: the stored message format cannot answer this (old produce versions, lookups by
-/// timestamp until the time index exists).
+/// Error 43: the stored message format cannot answer this (old produce versions, the
+/// max-timestamp lookup).
 pub const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = ResponseError::UnsupportedForMessageFormat.code();
 /// Error 56: the host could not complete a storage operation; retrying may help.
 pub const KAFKA_STORAGE_ERROR: i16 = ResponseError::KafkaStorageError.code();
@@ -54,6 +58,7 @@ pub fn code(error: &BrokerError) -> i16 {
         ErrorCode::TopicExists => TOPIC_ALREADY_EXISTS,
         ErrorCode::InvalidTopic => INVALID_TOPIC_EXCEPTION,
         ErrorCode::InvalidPartitions => INVALID_PARTITIONS,
+        ErrorCode::InvalidConfig => INVALID_CONFIG,
         ErrorCode::OffsetOutOfRange => OFFSET_OUT_OF_RANGE,
         ErrorCode::RecordTooLarge => MESSAGE_TOO_LARGE,
         ErrorCode::CorruptBatch => CORRUPT_MESSAGE,
@@ -81,6 +86,7 @@ mod tests {
             (ErrorCode::TopicExists, 36),
             (ErrorCode::InvalidTopic, 17),
             (ErrorCode::InvalidPartitions, 37),
+            (ErrorCode::InvalidConfig, 40),
             (ErrorCode::OffsetOutOfRange, 1),
             (ErrorCode::RecordTooLarge, 10),
             (ErrorCode::CorruptBatch, 2),
@@ -97,6 +103,7 @@ mod tests {
             );
         }
         assert_eq!(UNSUPPORTED_FOR_MESSAGE_FORMAT, 43);
+        assert_eq!(REQUEST_TIMED_OUT, 7);
         assert_eq!(UNKNOWN_TOPIC_ID, 100);
     }
 }

@@ -7,8 +7,9 @@
 //!    lets `shape` vet the body, and routes it to one `api/*` handler;
 //! 3. the handler decodes the request with kafka-protocol (or by hand for old versions), calls
 //!    the [`Broker`], maps failures through `errors`, and encodes the response;
-//! 4. `pending` writes responses in request order, parking a fetch that waits for data behind
-//!    a host wait and releasing it in [`KafkaConnection::on_wake`].
+//! 4. `pending` writes responses in request order, parking a `job` that has to wait (a fetch
+//!    for data, a produce for durability) behind a host wait and running it again in
+//!    [`KafkaConnection::on_wake`].
 //!
 //! The logic is generic over [`Broker`], so the same crate runs natively (the host's
 //! benchmarks, the tests) and as a Wasm component (the export at the bottom).
@@ -27,6 +28,7 @@ mod api;
 mod dispatch;
 mod errors;
 mod frame;
+mod job;
 mod pending;
 mod shape;
 mod versions;
@@ -40,7 +42,7 @@ use crate::dispatch::Reply;
 use crate::frame::FrameReader;
 use crate::pending::Pending;
 
-pub use crate::api::fetch::FETCH_RESPONSE_BYTES_MAX;
+pub use crate::api::fetch::{FETCH_RESPONSE_BYTES_MAX, FETCH_WAKES_MAX};
 
 /// The plugin's name, as the host reports it.
 const NAME: &str = "codec-kafka";
@@ -77,7 +79,7 @@ pub struct KafkaConnection {
     frames: FrameReader,
     /// What Metadata announces.
     listener: Advertised,
-    /// Responses not written yet, behind a parked fetch.
+    /// Responses not written yet, behind a parked request.
     pending: Pending,
 }
 
@@ -87,7 +89,7 @@ impl KafkaConnection {
         self.frames.buffered()
     }
 
-    /// Whether a fetch is parked, waiting for data or its timeout.
+    /// Whether a request is parked, waiting for the log or its timeout.
     pub fn is_waiting(&self) -> bool {
         self.pending.is_waiting()
     }
@@ -110,7 +112,7 @@ impl Connection for KafkaConnection {
         for frame in self.frames.push(data)? {
             match dispatch::request(frame, &self.listener, broker)? {
                 Reply::Frame(bytes) => self.pending.answer(bytes, broker, &mut out)?,
-                Reply::Fetch(plan) => self.pending.fetch(plan, broker, &mut out)?,
+                Reply::Job(job) => self.pending.job(job, broker, &mut out)?,
                 Reply::Silent => {}
                 Reply::Close(reason) => {
                     broker.log(sluice_sdk::codec::Level::Debug, &format!("kafka: {reason}"));
@@ -122,9 +124,14 @@ impl Connection for KafkaConnection {
         Ok(out)
     }
 
-    fn on_wake<B: Broker>(&mut self, broker: &B, token: u64) -> Result<Output, CodecError> {
+    fn on_wake<B: Broker>(
+        &mut self,
+        broker: &B,
+        token: u64,
+        timed_out: bool,
+    ) -> Result<Output, CodecError> {
         let mut out = empty_output();
-        self.pending.wake(token, broker, &mut out)?;
+        self.pending.wake(token, timed_out, broker, &mut out)?;
         Ok(out)
     }
 }

@@ -1,45 +1,53 @@
-//! Keeps responses in request order while a fetch waits for data.
+//! Keeps responses in request order while a request waits on the log.
 //!
 //! Place in the flow: every [`Reply`](crate::dispatch::Reply) from `dispatch` ends up here.
-//! Kafka pipelines requests and matches responses by order, so once a fetch parks (too little
-//! data, `max_wait_ms` not spent), every later response queues behind it until it is
-//! answered. A fetch arriving behind a parked one is not run yet: it runs when it reaches the
-//! front, and may park in turn.
+//! Kafka pipelines requests and matches responses by order, so once a [`Job`] parks (a fetch
+//! short of data, a produce not yet durable), every later response queues behind it until it
+//! is answered. A job arriving behind a parked one is not run yet: it runs when it reaches the
+//! front, and may park in turn. (A produce's records are appended on arrival, wherever it
+//! queues; only its answer waits.)
 //!
-//! Architecture invariant: at most one wait is armed with the host per connection (a
-//! connection may have only `waits-max` armed; one can never exceed it). The host calls
-//! `on_wake` exactly once per wait: when a watched log end moves or at the timeout. The codec
-//! has no clock and cannot tell which, so the parked fetch is answered on its wake with
-//! whatever data there is then; Kafka clients accept such early answers.
+//! Waits: the parked job at the front normally has one wait of its own armed with the host,
+//! which calls `on_wake` exactly once per wait, saying whether its timeout fired. The job then
+//! runs again and answers or parks again (re-arming).
 //!
 //! The queue is bounded ([`QUEUED_REQUESTS_MAX`], [`QUEUED_BYTES_MAX`]). A client that
-//! pipelines past the bound gets its parked fetch answered early and the queue flushed,
-//! rather than an error; the wait stays armed and its wake, later, finds nothing to do. A
-//! fetch that parks while that stale wait is still armed simply rides on it.
+//! pipelines past the bound gets the queue flushed, every job answered with what there is
+//! (a fetch with the data there is, a produce with REQUEST_TIMED_OUT for partitions not yet
+//! durable), rather than an error. The flushed job's wait stays armed (the host cannot take
+//! it back) and its wake, later, finds nothing to do. At most [`ARMED_MAX`] waits are armed;
+//! a job that parks when that many are still out rides on them: the next wake of any of them
+//! runs it again, as not timed out (a stale wait's timeout is not its own).
 
 use std::collections::VecDeque;
 
 use sluice_sdk::codec::{Broker, CodecError, Level, Output, Wait};
 
-use crate::api::fetch::{self, FetchPlan, Outcome};
+use crate::job::{Job, Outcome, Run};
 
-/// Most requests queued behind a parked fetch. Kafka's Java client keeps at most 5 requests in
-/// flight per connection; librdkafka's consumers a handful (fetch, offset commits, metadata).
-pub const QUEUED_REQUESTS_MAX: usize = 64;
+/// Most requests queued behind a parked job. Kafka's Java client keeps at most 5 requests in
+/// flight per connection, but librdkafka's producer pipelines many more (one request per
+/// partition, `max.in.flight` 1,000,000 by default), and they queue behind a produce waiting
+/// for its fsync.
+pub const QUEUED_REQUESTS_MAX: usize = 256;
 
-/// Most bytes (answers, plus the plans of fetches not run yet) queued behind a parked fetch,
-/// so pipelining cannot grow a connection's memory without bound.
+/// Most bytes (answers, plus the jobs not run yet) queued behind a parked job, so pipelining
+/// cannot grow a connection's memory without bound.
 pub const QUEUED_BYTES_MAX: usize = 1024 * 1024;
+
+/// Most waits armed with the host at once: one for the parked job, plus the stale ones of
+/// jobs answered early, which fire for nothing. Far below the host's `waits-max`.
+pub const ARMED_MAX: usize = 4;
 
 /// Capacity the queue may keep once it is empty, to keep idle connections small.
 const IDLE_QUEUE_CAPACITY_MAX: usize = 8;
 
 /// One request waiting for its turn to be written.
 enum Entry {
-    /// A fetch that ran and is waiting for data; only ever at the front.
-    Parked(FetchPlan),
-    /// A fetch that arrived behind a parked one and has not run yet.
-    Deferred(FetchPlan),
+    /// A job that ran and is waiting; only ever at the front.
+    Parked(Job),
+    /// A job that arrived behind a parked one and has not run yet.
+    Deferred(Job),
     /// A response frame, written when everything before it is.
     Answered(Vec<u8>),
 }
@@ -47,7 +55,7 @@ enum Entry {
 impl Entry {
     fn held_bytes(&self) -> usize {
         match self {
-            Entry::Parked(plan) | Entry::Deferred(plan) => plan.held_bytes(),
+            Entry::Parked(job) | Entry::Deferred(job) => job.held_bytes(),
             Entry::Answered(frame) => frame.len(),
         }
     }
@@ -56,12 +64,14 @@ impl Entry {
 /// The ordered response queue of one connection.
 #[derive(Default)]
 pub struct Pending {
-    /// Requests not written yet, oldest first; when not empty, the front is a parked fetch.
+    /// Requests not written yet, oldest first; when not empty, the front is a parked job.
     queue: VecDeque<Entry>,
     /// Sum of the entries' `held_bytes`.
     queued_bytes: usize,
-    /// Token of the wait armed with the host, if any.
-    armed: Option<u64>,
+    /// Tokens of the waits armed with the host whose wake has not come, at most [`ARMED_MAX`].
+    armed: Vec<u64>,
+    /// The wait armed for the parked job at the front; `None` while it rides on stale ones.
+    front_wait: Option<u64>,
     /// Next token to hand out; tokens only need to be unique within the connection.
     next_token: u64,
 }
@@ -82,84 +92,102 @@ impl Pending {
         self.enforce_bounds(broker, out)
     }
 
-    /// Runs `plan` now if nothing waits ahead of it (parking it if its data is short), else
+    /// Runs `job` now if nothing waits ahead of it (parking it if it cannot answer yet), else
     /// queues it to run when its turn comes.
-    pub fn fetch<B: Broker>(
+    pub fn job<B: Broker>(
         &mut self,
-        plan: FetchPlan,
+        job: Job,
         broker: &B,
         out: &mut Output,
     ) -> Result<(), CodecError> {
         if self.queue.is_empty() {
-            self.start(plan, broker, out)?;
+            self.start(job, Run::First, broker, out)?;
             return Ok(());
         }
-        self.enqueue(Entry::Deferred(plan));
+        self.enqueue(Entry::Deferred(job));
         self.enforce_bounds(broker, out)
     }
 
-    /// A wait fired: answers the parked fetch with what there is now, then writes everything
-    /// behind it up to the next fetch that has to park.
+    /// A wait fired: runs the parked job again, then writes everything behind it up to the
+    /// next job that has to park.
     pub fn wake<B: Broker>(
         &mut self,
         token: u64,
+        timed_out: bool,
         broker: &B,
         out: &mut Output,
     ) -> Result<(), CodecError> {
-        if self.armed != Some(token) {
+        let Some(at) = self.armed.iter().position(|t| *t == token) else {
             broker.log(
                 Level::Debug,
                 &format!("kafka: ignoring wake for unknown wait {token}"),
             );
             return Ok(());
+        };
+        self.armed.swap_remove(at);
+        let own = self.front_wait == Some(token);
+        if own {
+            self.front_wait = None;
+        } else if self.front_wait.is_some() {
+            // A stale wait; the parked job's own is still armed.
+            return Ok(());
         }
-        self.armed = None;
-        if matches!(self.queue.front(), Some(Entry::Parked(_)))
-            && let Some(Entry::Parked(plan)) = self.dequeue()
-        {
-            self.answer_now(&plan, broker, out)?;
+        if !matches!(self.queue.front(), Some(Entry::Parked(_))) {
+            return Ok(());
+        }
+        let Some(Entry::Parked(job)) = self.dequeue() else {
+            return Ok(());
+        };
+        let run = Run::Woken {
+            timed_out: own && timed_out,
+        };
+        if self.start(job, run, broker, out)? {
+            return Ok(());
         }
         self.drain(broker, out, false)
     }
 
-    /// Whether a fetch is parked (for tests and accounting).
+    /// Whether a request is parked (for tests and accounting).
     pub fn is_waiting(&self) -> bool {
         !self.queue.is_empty()
     }
 
-    /// Runs `plan`; writes its answer, or parks it at the front of the queue and arms a wait
-    /// unless one is armed already. Returns whether it parked.
+    /// Runs `job`; writes its answer, or parks it at the front of the queue and arms a wait
+    /// for it if there is room. Returns whether it parked.
     fn start<B: Broker>(
         &mut self,
-        plan: FetchPlan,
+        mut job: Job,
+        run: Run,
         broker: &B,
         out: &mut Output,
     ) -> Result<bool, CodecError> {
-        match fetch::run(&plan, broker, false)? {
+        match job.run(broker, run)? {
             Outcome::Answer(frame) => {
                 write(out, frame);
                 Ok(false)
             }
-            Outcome::Park { timeout_ms, watch } => {
-                if self.armed.is_none() {
+            Outcome::Park(park) => {
+                if self.armed.len() < ARMED_MAX {
                     let token = self.next_token;
                     self.next_token = self.next_token.wrapping_add(1);
-                    self.armed = Some(token);
+                    self.armed.push(token);
+                    self.front_wait = Some(token);
                     out.waits.push(Wait {
                         token,
-                        timeout_ms,
-                        watch,
+                        timeout_ms: park.timeout_ms,
+                        watch: park.watch,
+                        wake_on: park.wake_on,
                     });
                 }
-                self.queued_bytes += plan.held_bytes();
-                self.queue.push_front(Entry::Parked(plan));
+                self.queued_bytes += job.held_bytes();
+                self.queue.push_front(Entry::Parked(job));
                 Ok(true)
             }
         }
     }
 
-    /// Writes queued entries in order. Without `force`, stops at a fetch that parks; with it,
-    /// every fetch is answered with what it finds.
+    /// Writes queued entries in order. Without `force`, stops at a job that parks; with it,
+    /// every job is answered with what there is.
     fn drain<B: Broker>(
         &mut self,
         broker: &B,
@@ -169,11 +197,13 @@ impl Pending {
         while let Some(entry) = self.dequeue() {
             match entry {
                 Entry::Answered(frame) => write(out, frame),
-                Entry::Parked(plan) | Entry::Deferred(plan) if force => {
-                    self.answer_now(&plan, broker, out)?;
+                Entry::Parked(job) | Entry::Deferred(job) if force => {
+                    // Its wait, if it had one, stays armed and will wake for nothing.
+                    self.front_wait = None;
+                    self.answer_now(job, broker, out)?;
                 }
-                Entry::Parked(plan) | Entry::Deferred(plan) => {
-                    if self.start(plan, broker, out)? {
+                Entry::Parked(job) | Entry::Deferred(job) => {
+                    if self.start(job, Run::First, broker, out)? {
                         return Ok(());
                     }
                 }
@@ -187,17 +217,22 @@ impl Pending {
 
     fn answer_now<B: Broker>(
         &mut self,
-        plan: &FetchPlan,
+        mut job: Job,
         broker: &B,
         out: &mut Output,
     ) -> Result<(), CodecError> {
-        if let Outcome::Answer(frame) = fetch::run(plan, broker, true)? {
-            write(out, frame);
+        // A forced run always answers; a job that did not would lose its response.
+        match job.run(broker, Run::Forced)? {
+            Outcome::Answer(frame) => write(out, frame),
+            Outcome::Park(_) => broker.log(
+                Level::Error,
+                "kafka: a forced request did not answer; its response is lost",
+            ),
         }
         Ok(())
     }
 
-    /// Past either bound, the parked fetch is answered early and the queue flushed.
+    /// Past either bound, the parked job is answered early and the queue flushed.
     fn enforce_bounds<B: Broker>(
         &mut self,
         broker: &B,
@@ -209,7 +244,7 @@ impl Pending {
         broker.log(
             Level::Debug,
             &format!(
-                "kafka: {} requests ({} bytes) pipelined behind a parked fetch; answering it early",
+                "kafka: {} requests ({} bytes) pipelined behind a parked request; answering it early",
                 self.queue.len(),
                 self.queued_bytes
             ),

@@ -6,10 +6,10 @@
 //! `wit/broker.wit`; this module only adapts them to Rust.
 
 pub use crate::bindings::exports::sluice::plugin::protocol::{
-    CodecError, ConnectionInfo, LogPosition, Output, Wait,
+    CodecError, ConnectionInfo, LogPosition, Output, Wait, WakeOn,
 };
 pub use crate::bindings::sluice::plugin::broker::{
-    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TopicInfo,
+    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TimestampOffset, TopicInfo,
 };
 pub use crate::bindings::sluice::plugin::log::Level;
 pub use crate::bindings::sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};
@@ -25,8 +25,13 @@ pub trait Broker {
     fn list_topics(&self) -> Vec<TopicInfo>;
     /// See `broker.describe-topic`.
     fn describe_topic(&self, name: &str, auto_create: bool) -> Result<TopicInfo, BrokerError>;
-    /// See `broker.create-topic`.
-    fn create_topic(&self, name: &str, partitions: u32) -> Result<TopicInfo, BrokerError>;
+    /// See `broker.create-topic`: `configs` are (setting, value) pairs, Kafka's names.
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        configs: &[(String, String)],
+    ) -> Result<TopicInfo, BrokerError>;
     /// See `broker.delete-topic`.
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError>;
     /// See `broker.append`.
@@ -46,6 +51,13 @@ pub trait Broker {
     ) -> Result<ReadResult, BrokerError>;
     /// See `broker.offsets`.
     fn offsets(&self, topic: &str, partition: u32) -> Result<PartitionOffsets, BrokerError>;
+    /// See `broker.offset-for-timestamp`.
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<TimestampOffset>, BrokerError>;
     /// See `log.log`.
     fn log(&self, level: Level, message: &str);
 }
@@ -64,8 +76,14 @@ pub trait Connection: Sized + 'static {
     fn new(info: ConnectionInfo) -> Self;
     /// The peer sent `data` (a chunk cut anywhere). See `protocol.connection.on-data`.
     fn on_data<B: Broker>(&mut self, broker: &B, data: Vec<u8>) -> Result<Output, CodecError>;
-    /// A wait armed earlier fired. See `protocol.connection.on-wake`.
-    fn on_wake<B: Broker>(&mut self, broker: &B, token: u64) -> Result<Output, CodecError>;
+    /// A wait armed earlier fired; `timed_out` when its timeout did. See
+    /// `protocol.connection.on-wake`.
+    fn on_wake<B: Broker>(
+        &mut self,
+        broker: &B,
+        token: u64,
+        timed_out: bool,
+    ) -> Result<Output, CodecError>;
 }
 
 /// The [`Broker`] of a plugin running as a Wasm component: every call is a host import.
@@ -82,8 +100,13 @@ impl Broker for WasmBroker {
     fn describe_topic(&self, name: &str, auto_create: bool) -> Result<TopicInfo, BrokerError> {
         crate::bindings::sluice::plugin::broker::describe_topic(name, auto_create)
     }
-    fn create_topic(&self, name: &str, partitions: u32) -> Result<TopicInfo, BrokerError> {
-        crate::bindings::sluice::plugin::broker::create_topic(name, partitions)
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        configs: &[(String, String)],
+    ) -> Result<TopicInfo, BrokerError> {
+        crate::bindings::sluice::plugin::broker::create_topic(name, partitions, configs)
     }
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         crate::bindings::sluice::plugin::broker::delete_topic(name)
@@ -107,6 +130,14 @@ impl Broker for WasmBroker {
     }
     fn offsets(&self, topic: &str, partition: u32) -> Result<PartitionOffsets, BrokerError> {
         crate::bindings::sluice::plugin::broker::offsets(topic, partition)
+    }
+    fn offset_for_timestamp(
+        &self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<Option<TimestampOffset>, BrokerError> {
+        crate::bindings::sluice::plugin::broker::offset_for_timestamp(topic, partition, timestamp)
     }
     fn log(&self, level: Level, message: &str) {
         crate::bindings::sluice::plugin::log::log(level, message)
@@ -155,11 +186,13 @@ macro_rules! export_codec {
             fn on_wake(
                 &self,
                 token: u64,
+                timed_out: bool,
             ) -> ::core::result::Result<$crate::codec::Output, $crate::codec::CodecError> {
                 $crate::codec::Connection::on_wake(
                     &mut *self.0.borrow_mut(),
                     &$crate::codec::WasmBroker,
                     token,
+                    timed_out,
                 )
             }
         }

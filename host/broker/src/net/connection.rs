@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::READ_CHUNK_BYTES;
 use super::session::ProtocolSession;
-use super::waits::Waits;
+use super::waits::{Fired, Waits};
 
 /// What a connection task needs besides its socket and session.
 pub struct ConnectionContext {
@@ -50,7 +50,7 @@ pub async fn serve<S: ProtocolSession>(
 
 enum Event {
     Readable,
-    Wake(u64),
+    Wake(Fired),
 }
 
 async fn drive<S: ProtocolSession>(
@@ -64,14 +64,14 @@ async fn drive<S: ProtocolSession>(
             biased;
             () = super::stopping(&mut ctx.shutdown) => return "broker shutting down".into(),
             () = session.discarded() => return "plugin instance discarded".into(),
-            token = waits.next(), if !waits.is_empty() => Event::Wake(token),
+            fired = waits.next(), if !waits.is_empty() => Event::Wake(fired),
             ready = stream.readable() => match ready {
                 Ok(()) => Event::Readable,
                 Err(e) => return format!("socket error: {e}"),
             },
         };
         let result = match event {
-            Event::Wake(token) => session.on_wake(token).await,
+            Event::Wake(fired) => session.on_wake(fired.token, fired.timed_out).await,
             Event::Readable => {
                 // Allocated per read and freed after the call: an idle connection holds no
                 // buffer. `try_read_buf` fills only what the socket has.
@@ -95,8 +95,8 @@ async fn drive<S: ProtocolSession>(
             return format!("socket error: {e}");
         }
         for wait in output.waits {
-            if waits.arm(&ctx.storage, wait).is_err() {
-                return format!("codec armed more than {} waits", super::WAITS_MAX);
+            if let Err(e) = waits.arm(&ctx.storage, wait) {
+                return e.to_string();
             }
         }
         if let Some(reason) = output.close {

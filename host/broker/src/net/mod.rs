@@ -12,9 +12,14 @@ pub mod waits;
 /// connection (an idle connection holds none); large enough that a typical 1 MiB Kafka produce
 /// request costs a handful of codec calls, not dozens.
 pub const READ_CHUNK_BYTES: usize = 256 * 1024;
-/// Armed waits one connection may hold. Kafka parks at most one fetch at a time per
-/// connection in practice; a codec arming more than this is looping.
+/// Armed waits one connection may hold. The Kafka codec arms at most one at a time per
+/// connection (a parked fetch or produce); a codec arming more than this is looping.
 pub const WAITS_MAX: usize = 64;
+/// Positions the armed waits of one connection may watch together. Each costs the host a
+/// watch receiver and a small future (about 150 bytes), so this caps a connection's waits at a
+/// few MiB; a Kafka produce or fetch watches one position per partition it names, and real
+/// clients name hundreds at most.
+pub const WATCHES_MAX: usize = 100_000;
 /// Longest a wait may last, whatever the codec asks (Kafka's `fetch.max.wait.ms` is usually
 /// 500 ms; 5 minutes is far beyond any client's setting).
 pub const WAIT_MS_MAX: u32 = 300_000;

@@ -11,8 +11,12 @@ pub trait ProtocolSession: Send + 'static {
     fn describe(&self) -> SessionLabel;
     /// Bytes arrived from the peer.
     fn on_data(&mut self, data: &[u8]) -> impl Future<Output = Result<Output, CallError>> + Send;
-    /// A wait armed earlier fired.
-    fn on_wake(&mut self, token: u64) -> impl Future<Output = Result<Output, CallError>> + Send;
+    /// A wait armed earlier fired; `timed_out` when its timeout did.
+    fn on_wake(
+        &mut self,
+        token: u64,
+        timed_out: bool,
+    ) -> impl Future<Output = Result<Output, CallError>> + Send;
     /// Resolves when the session can no longer serve (its plugin instance was discarded).
     fn discarded(&mut self) -> impl Future<Output = ()> + Send;
 }
@@ -40,8 +44,12 @@ impl ProtocolSession for CodecSession {
     fn on_data(&mut self, data: &[u8]) -> impl Future<Output = Result<Output, CallError>> + Send {
         CodecSession::on_data(self, data)
     }
-    fn on_wake(&mut self, token: u64) -> impl Future<Output = Result<Output, CallError>> + Send {
-        CodecSession::on_wake(self, token)
+    fn on_wake(
+        &mut self,
+        token: u64,
+        timed_out: bool,
+    ) -> impl Future<Output = Result<Output, CallError>> + Send {
+        CodecSession::on_wake(self, token, timed_out)
     }
     fn discarded(&mut self) -> impl Future<Output = ()> + Send {
         CodecSession::discarded(self)

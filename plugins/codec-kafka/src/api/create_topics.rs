@@ -2,10 +2,13 @@
 //!
 //! A partition count of -1 means the host's default; a replication factor must be -1 or 1;
 //! a manual replica assignment must put every partition, numbered from 0, on this broker
-//! alone. `validate_only` checks the name and counts and whether the topic exists, without
-//! creating it (the host's upper bound on partitions is only known by creating). Topic configs
-//! are accepted and not applied yet: storage has no per-topic settings. v0–v1 (below
-//! kafka-protocol's floor of v2) are read and answered by hand.
+//! alone. Topic configs go to the host as sent (`retention.ms`, `durability`, ...); one it
+//! does not know, or a bad value, is INVALID_CONFIG with the host's message naming it, and a
+//! null value is refused here the same way, as Kafka does. `validate_only` checks the name,
+//! the counts, null config values and whether the topic exists, without creating it: the
+//! host's upper bound on partitions and its judgement of config names and values are only
+//! known by creating, so those pass unchecked. v0–v1 (below kafka-protocol's floor of v2) are
+//! read and answered by hand.
 
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, TopicName};
@@ -14,8 +17,8 @@ use sluice_sdk::codec::{Broker, CodecError, ErrorCode};
 
 use crate::dispatch::{Reply, Request};
 use crate::errors::{
-    self, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT, INVALID_REPLICATION_FACTOR,
-    INVALID_REQUEST, NONE, TOPIC_ALREADY_EXISTS,
+    self, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT,
+    INVALID_REPLICATION_FACTOR, INVALID_REQUEST, NONE, TOPIC_ALREADY_EXISTS,
 };
 use crate::frame;
 use crate::wire::{Reader, WireError};
@@ -35,6 +38,8 @@ struct Creatable {
     replication_factor: i16,
     /// (partition, broker ids) pairs of a manual assignment.
     assignments: Vec<(i32, Vec<i32>)>,
+    /// (name, value) pairs of topic settings, as sent.
+    configs: Vec<(StrBytes, Option<StrBytes>)>,
 }
 
 /// One topic's result, independent of the response version.
@@ -69,6 +74,7 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
                         )
                     })
                     .collect(),
+                configs: t.configs.into_iter().map(|c| (c.name, c.value)).collect(),
             })
             .collect::<Vec<_>>();
         (topics, request.validate_only)
@@ -77,8 +83,12 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
     let results: Vec<Created> = topics
         .into_iter()
         .map(|t| {
-            let outcome = partitions_for(&t, cluster.node_id, cluster.default_partitions)
-                .and_then(|partitions| create(broker, &t.name, partitions, validate_only));
+            let outcome = partitions_for(&t, cluster.node_id, cluster.default_partitions).and_then(
+                |partitions| {
+                    let configs = configs_of(&t)?;
+                    create(broker, &t.name, partitions, &configs, validate_only)
+                },
+            );
             match outcome {
                 Ok(partitions) => Created {
                     name: t.name,
@@ -172,17 +182,33 @@ fn partitions_for(t: &Creatable, node_id: i32, default_partitions: u32) -> Resul
     }
 }
 
+/// The topic's settings as the host takes them, refusing a null value (Kafka has no "unset"
+/// at creation).
+fn configs_of(t: &Creatable) -> Result<Vec<(String, String)>, Refusal> {
+    t.configs
+        .iter()
+        .map(|(name, value)| match value {
+            Some(value) => Ok((name.to_string(), value.to_string())),
+            None => Err((
+                INVALID_CONFIG,
+                format!("null value for topic setting `{}`", name.as_str()),
+            )),
+        })
+        .collect()
+}
+
 /// Creates the topic (or, with `validate_only`, checks that it could be) and returns its
 /// partition count.
 fn create<B: Broker>(
     broker: &B,
     name: &str,
     partitions: u32,
+    configs: &[(String, String)],
     validate_only: bool,
 ) -> Result<u32, Refusal> {
     if !validate_only {
         return broker
-            .create_topic(name, partitions)
+            .create_topic(name, partitions, configs)
             .map(|info| info.partitions)
             .map_err(|e| (errors::code(&e), e.message));
     }
@@ -206,12 +232,13 @@ fn read_legacy(req: &Request) -> Result<(Vec<Creatable>, bool), CodecError> {
             let num_partitions = r.i32()?;
             let replication_factor = r.i16()?;
             let assignments = r.array(|r| Ok((r.i32()?, r.array(|r| r.i32())?)))?;
-            let _configs = r.array(|r| Ok((r.str()?, r.nullable_str()?)))?;
+            let configs = r.array(|r| Ok((r.str()?, r.nullable_str()?)))?;
             Ok(Creatable {
                 name,
                 num_partitions,
                 replication_factor,
                 assignments,
+                configs,
             })
         })?;
         let _timeout_ms = r.i32()?;

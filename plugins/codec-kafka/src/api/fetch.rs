@@ -1,9 +1,15 @@
 //! Fetch: serves stored batches exactly as they were produced, and long-polls.
 //!
 //! [`handle`] only turns the request into a [`FetchPlan`]; `pending` decides when to [`run`]
-//! it (now, or once the fetches ahead of it are answered) and parks it when [`run`] says the
+//! it (now, or once the requests ahead of it are answered) and parks it when [`run`] says the
 //! data is short of `min_bytes`. A parked plan holds copies of the topic names, never the
 //! request's buffer, so a long-polling consumer's idle connection stays small.
+//!
+//! Only what is below a partition's high watermark is served (the host reads nothing above
+//! it), and the high watermark is what the response reports: under `fsync`, what is on disk.
+//! A parked fetch watches each partition's high watermark with `wake-on any`. Woken by data
+//! that is still short of `min_bytes`, it parks again, up to [`FETCH_WAKES_MAX`] times; woken
+//! by its timeout, it answers with what there is.
 //!
 //! Size limits follow KIP-74: partitions are filled in request order until the response holds
 //! `max_bytes` (clamped to [`FETCH_RESPONSE_BYTES_MAX`]), each partition up to its own
@@ -21,7 +27,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::{Message, StrBytes};
-use sluice_sdk::codec::{Broker, CodecError, LogPosition, PartitionOffsets};
+use sluice_sdk::codec::{Broker, CodecError, LogPosition, PartitionOffsets, WakeOn};
 
 use crate::dispatch::{Reply, Request};
 use crate::errors::{
@@ -29,7 +35,13 @@ use crate::errors::{
     UNSUPPORTED_VERSION,
 };
 use crate::frame;
+use crate::job::{Job, Outcome, Park, Run};
 use crate::wire::{Reader, WireError};
+
+/// A fetch woken by data still short of `min_bytes` parks again at most this many times. The
+/// codec has no clock, so each new park waits `max_wait_ms` afresh; the bound keeps a trickle of
+/// data from holding a fetch longer than `(1 + FETCH_WAKES_MAX) * max_wait_ms`.
+pub const FETCH_WAKES_MAX: u8 = 8;
 
 /// The most record bytes one fetch response carries (beyond the first batch, which is always
 /// whole). Matches the host's default `read-bytes-max`; Kafka's consumers ask for 50 MiB by
@@ -68,6 +80,8 @@ pub struct FetchPlan {
     read_committed: bool,
     /// What to read, in request order.
     topics: Vec<TopicPlan>,
+    /// Wakes by data that left it short of `min_bytes`, so far.
+    wakes: u8,
 }
 
 #[derive(Debug)]
@@ -93,17 +107,6 @@ impl FetchPlan {
                 + t.partitions.len() * size_of::<PartitionPlan>()
         })
     }
-}
-
-/// What running a plan came to.
-pub enum Outcome {
-    /// The response frame.
-    Answer(Vec<u8>),
-    /// Too little data yet: wait at most `timeout_ms` for one of the `watch` positions to move.
-    Park {
-        timeout_ms: u32,
-        watch: Vec<LogPosition>,
-    },
 }
 
 /// Turns a Fetch request into a plan (or answers it at once when it cannot wait).
@@ -133,7 +136,7 @@ pub fn handle(req: &Request) -> Result<Reply, CodecError> {
                 .collect(),
         })
         .collect();
-    Ok(Reply::Fetch(FetchPlan {
+    Ok(Reply::Job(Job::Fetch(FetchPlan {
         correlation_id: req.correlation_id,
         version: req.version,
         max_wait_ms: request.max_wait_ms,
@@ -141,18 +144,22 @@ pub fn handle(req: &Request) -> Result<Reply, CodecError> {
         max_bytes: request.max_bytes,
         read_committed: request.isolation_level == READ_COMMITTED,
         topics,
-    }))
+        wakes: 0,
+    })))
 }
 
 /// Reads every partition of `plan`. Parks (returns [`Outcome::Park`]) when the records are
-/// short of `min_bytes`, the client allows a wait, and no partition failed, unless
-/// `must_answer`, in which case whatever there is gets answered: a wake means data moved or
-/// the client's time is up, and the codec has no clock to tell which.
-pub fn run<B: Broker>(
-    plan: &FetchPlan,
-    broker: &B,
-    must_answer: bool,
-) -> Result<Outcome, CodecError> {
+/// short of `min_bytes`, the client allows a wait, and no partition failed, unless the run
+/// must answer: its timeout fired, it was woken too often, or the queue behind it is full.
+pub fn run<B: Broker>(plan: &mut FetchPlan, broker: &B, run: Run) -> Result<Outcome, CodecError> {
+    let must_answer = match run {
+        Run::First => false,
+        Run::Woken { timed_out: true } | Run::Forced => true,
+        Run::Woken { timed_out: false } => {
+            plan.wakes = plan.wakes.saturating_add(1);
+            plan.wakes > FETCH_WAKES_MAX
+        }
+    };
     let budget = usize::try_from(plan.max_bytes)
         .unwrap_or(0)
         .min(FETCH_RESPONSE_BYTES_MAX);
@@ -164,16 +171,17 @@ pub fn run<B: Broker>(
         let mut partitions = Vec::with_capacity(topic.partitions.len());
         for p in &topic.partitions {
             let room = budget.saturating_sub(used);
-            let (data, log_end) =
+            let (data, high_watermark) =
                 read_partition(broker, &topic.name, p, room, used == 0, plan.read_committed);
             used = used.saturating_add(data.records.as_ref().map_or(0, Bytes::len));
             match (data.error_code, u32::try_from(p.partition)) {
-                // Watch from the current log end, not the fetch offset: data already there but
-                // short of min_bytes must not wake the fetch at once.
+                // Watch from the current high watermark, not the fetch offset: data already
+                // there but short of min_bytes must not wake the fetch at once. A fetch offset
+                // above it (appended, not yet durable) has data only once it passes that.
                 (NONE, Ok(partition)) => watch.push(LogPosition {
                     topic: topic.name.to_string(),
                     partition,
-                    offset: log_end,
+                    offset: high_watermark.max(p.fetch_offset),
                 }),
                 _ => failed = true,
             }
@@ -193,7 +201,11 @@ pub fn run<B: Broker>(
         && !watch.is_empty()
         && let Ok(timeout_ms @ 1..) = u32::try_from(plan.max_wait_ms)
     {
-        return Ok(Outcome::Park { timeout_ms, watch });
+        return Ok(Outcome::Park(Park {
+            timeout_ms,
+            watch,
+            wake_on: WakeOn::Any,
+        }));
     }
     let response = FetchResponse::default()
         .with_session_id(NO_SESSION)
@@ -203,7 +215,7 @@ pub fn run<B: Broker>(
 }
 
 /// Reads one partition with at most `room` record bytes (unless `first`, when one whole batch
-/// is always included). Returns the response entry and the partition's log end.
+/// is always included). Returns the response entry and the partition's high watermark.
 fn read_partition<B: Broker>(
     broker: &B,
     topic: &str,
@@ -227,7 +239,7 @@ fn read_partition<B: Broker>(
             Ok(o) if p.fetch_offset < o.log_start || p.fetch_offset > o.log_end => {
                 failed(OFFSET_OUT_OF_RANGE)
             }
-            Ok(o) => (served(entry, o, Bytes::new()), o.log_end),
+            Ok(o) => (served(entry, o, Bytes::new()), o.high_watermark),
             Err(e) => failed(errors::code(&e)),
         };
     }
@@ -240,7 +252,10 @@ fn read_partition<B: Broker>(
                 // data, one that does not fit waits for the next fetch.
                 batches.truncate(whole_batches_within(&batches, allowance));
             }
-            (served(entry, read.offsets, batches), read.offsets.log_end)
+            (
+                served(entry, read.offsets, batches),
+                read.offsets.high_watermark,
+            )
         }
         Err(e) => failed(errors::code(&e)),
     }
@@ -249,9 +264,9 @@ fn read_partition<B: Broker>(
 fn served(entry: PartitionData, offsets: PartitionOffsets, batches: Bytes) -> PartitionData {
     entry
         .with_error_code(NONE)
-        .with_high_watermark(offsets.log_end)
-        // No transactions yet: everything stored is stable.
-        .with_last_stable_offset(offsets.log_end)
+        .with_high_watermark(offsets.high_watermark)
+        // No transactions yet: everything visible is stable.
+        .with_last_stable_offset(offsets.high_watermark)
         .with_log_start_offset(offsets.log_start)
         .with_records(Some(batches))
 }

@@ -1,11 +1,15 @@
-//! ListOffsets: where a partition's log starts (`timestamp` -2, "earliest") and ends (-1,
-//! "latest"), which is how consumers without a committed offset pick where to begin.
+//! ListOffsets: where a partition's log starts (`timestamp` -2, "earliest"), where what
+//! consumers may read ends (-1, "latest": the high watermark), and which offset a time
+//! corresponds to (a timestamp of 0 or more: `broker.offset-for-timestamp`, the base offset of
+//! the first visible batch whose largest timestamp is at least that, or offset and timestamp
+//! -1 when every record is older, as Kafka answers). This is how consumers without a committed
+//! offset pick where to begin, and how `offsets_for_times` works.
 //!
-//! Lookups by time (a real timestamp, or -3 "max timestamp") need a time index, which storage
-//! does not have yet; they are answered UNSUPPORTED_FOR_MESSAGE_FORMAT, the code Kafka gives
-//! for a log that cannot answer time queries and that clients treat as "no offset for this
-//! time" rather than retrying. v0 (below kafka-protocol's floor of v1) is read and answered by
-//! hand; its answer is a list of offsets (`old_style_offsets`) instead of one offset.
+//! -3 ("max timestamp") and the other negative values are answered
+//! UNSUPPORTED_FOR_MESSAGE_FORMAT, the code Kafka gives for a log that cannot answer a time
+//! query and that clients treat as "no offset" rather than retrying. v0 (below
+//! kafka-protocol's floor of v1) is read and answered by hand; its answer is a list of offsets
+//! (`old_style_offsets`) instead of one offset.
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -37,6 +41,8 @@ struct Answer {
     partition: i32,
     error_code: i16,
     offset: i64,
+    /// The found batch's largest timestamp, for a lookup by time; -1 otherwise.
+    timestamp: i64,
 }
 
 /// Answers a ListOffsets request.
@@ -85,9 +91,9 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
                     ListOffsetsPartitionResponse::default()
                         .with_partition_index(a.partition)
                         .with_error_code(a.error_code)
-                        .with_timestamp(NONE_FOUND)
+                        .with_timestamp(a.timestamp)
                         .with_offset(a.offset)
-                        .with_leader_epoch(if found && with_epoch {
+                        .with_leader_epoch(if found && a.offset != NONE_FOUND && with_epoch {
                             LEADER_EPOCH
                         } else {
                             -1
@@ -103,19 +109,27 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
 }
 
 fn lookup<B: Broker>(broker: &B, topic: &str, partition: i32, timestamp: i64) -> Answer {
-    let answer = |error_code, offset| Answer {
+    let answer = |error_code, offset, timestamp| Answer {
         partition,
         error_code,
         offset,
+        timestamp,
     };
     let Ok(index) = u32::try_from(partition) else {
-        return answer(UNKNOWN_TOPIC_OR_PARTITION, NONE_FOUND);
+        return answer(UNKNOWN_TOPIC_OR_PARTITION, NONE_FOUND, NONE_FOUND);
     };
+    if timestamp >= 0 {
+        return match broker.offset_for_timestamp(topic, index, timestamp) {
+            Ok(Some(found)) => answer(NONE, found.offset, found.timestamp),
+            Ok(None) => answer(NONE, NONE_FOUND, NONE_FOUND),
+            Err(e) => answer(errors::code(&e), NONE_FOUND, NONE_FOUND),
+        };
+    }
     match broker.offsets(topic, index) {
-        Err(e) => answer(errors::code(&e), NONE_FOUND),
-        Ok(o) if timestamp == EARLIEST => answer(NONE, o.log_start),
-        Ok(o) if timestamp == LATEST => answer(NONE, o.log_end),
-        Ok(_) => answer(UNSUPPORTED_FOR_MESSAGE_FORMAT, NONE_FOUND),
+        Err(e) => answer(errors::code(&e), NONE_FOUND, NONE_FOUND),
+        Ok(o) if timestamp == EARLIEST => answer(NONE, o.log_start, NONE_FOUND),
+        Ok(o) if timestamp == LATEST => answer(NONE, o.high_watermark, NONE_FOUND),
+        Ok(_) => answer(UNSUPPORTED_FOR_MESSAGE_FORMAT, NONE_FOUND, NONE_FOUND),
     }
 }
 
@@ -150,7 +164,8 @@ fn write_v0(
             w.array(partitions, |w, a| {
                 w.i32(a.partition);
                 w.i16(a.error_code);
-                let offsets: &[i64] = if a.error_code == NONE {
+                // No offset for an error, nor for a time after every record.
+                let offsets: &[i64] = if a.error_code == NONE && a.offset != NONE_FOUND {
                     &[a.offset]
                 } else {
                     &[]

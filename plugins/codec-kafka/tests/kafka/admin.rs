@@ -1,15 +1,18 @@
-//! CreateTopics, DeleteTopics and ListOffsets.
+//! CreateTopics (with topic configs), DeleteTopics and ListOffsets (by position and by time).
 
-use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
     DeleteTopicsResponse, ListOffsetsRequest, ListOffsetsResponse,
 };
+use kafka_protocol::protocol::StrBytes;
 use sluice_sdk::codec::Broker;
 
-use crate::client::{Client, batch, request};
+use crate::client::{Client, batch, batch_at, request};
 use crate::fake_broker::{DEFAULT_PARTITIONS, NODE_ID};
 use crate::produce_fetch::name;
 
@@ -119,7 +122,7 @@ fn create_topics_with_minus_one_uses_the_default_partition_count() {
 #[test]
 fn create_topics_refusals_carry_kafka_error_codes() {
     let mut c = Client::new();
-    c.broker.create_topic("exists", 1).unwrap();
+    c.broker.create_topic("exists", 1, &[]).unwrap();
     let r: CreateTopicsResponse = c.call(
         ApiKey::CreateTopics,
         7,
@@ -146,7 +149,7 @@ fn create_topics_refusals_carry_kafka_error_codes() {
 #[test]
 fn create_topics_validate_only_checks_without_creating() {
     let mut c = Client::new();
-    c.broker.create_topic("exists", 1).unwrap();
+    c.broker.create_topic("exists", 1, &[]).unwrap();
     let r: CreateTopicsResponse = c.call(
         ApiKey::CreateTopics,
         5,
@@ -194,7 +197,7 @@ fn create_topics_with_a_manual_assignment_must_place_every_partition_here() {
 fn delete_topics_deletes_by_name_and_reports_unknown_topics() {
     let mut c = Client::new();
     for v in 1..=6 {
-        c.broker.create_topic("gone", 1).unwrap();
+        c.broker.create_topic("gone", 1, &[]).unwrap();
         let req = if v >= 6 {
             DeleteTopicsRequest::default().with_topics(vec![
                 DeleteTopicState::default().with_name(Some(name("gone"))),
@@ -229,7 +232,7 @@ fn delete_topics_by_id_answers_unknown_topic_id() {
 #[test]
 fn list_offsets_answers_earliest_and_latest() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 2).unwrap();
+    c.broker.create_topic("t", 2, &[]).unwrap();
     c.broker.append("t", 0, &batch(&["a", "b", "c"])).unwrap();
     for v in 1..=7 {
         let r: ListOffsetsResponse = c.call(
@@ -255,15 +258,142 @@ fn list_offsets_answers_earliest_and_latest() {
 }
 
 #[test]
-fn list_offsets_by_timestamp_answers_unsupported_for_message_format() {
+fn list_offsets_latest_is_the_high_watermark() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1).unwrap();
-    let r: ListOffsetsResponse = c.call(
-        ApiKey::ListOffsets,
-        7,
-        &list(&[(0, 1_700_000_000_000), (0, -3)]),
-    );
-    for p in &r.topics[0].partitions {
-        assert_eq!((p.error_code, p.offset, p.timestamp), (43, -1, -1));
+    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.append("t", 0, &batch(&["durable"])).unwrap();
+    c.broker.hold_high_watermark();
+    c.broker.append("t", 0, &batch(&["not", "yet"])).unwrap();
+    let r: ListOffsetsResponse = c.call(ApiKey::ListOffsets, 7, &list(&[(0, -1), (0, -2)]));
+    let got: Vec<i64> = r.topics[0].partitions.iter().map(|p| p.offset).collect();
+    assert_eq!(got, vec![1, 0]);
+}
+
+#[test]
+fn list_offsets_by_timestamp_finds_the_first_batch_at_or_after_it() {
+    let mut c = Client::new();
+    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker
+        .append("t", 0, &batch_at(&["a", "b"], 1000))
+        .unwrap();
+    c.broker.append("t", 0, &batch_at(&["c"], 2000)).unwrap();
+    c.broker.append("t", 0, &batch_at(&["d"], 3000)).unwrap();
+    c.broker.hold_high_watermark();
+    c.broker
+        .append("t", 0, &batch_at(&["invisible"], 4000))
+        .unwrap();
+    let asked = [
+        (0, 0),
+        (0, 1001),
+        (0, 1002),
+        (0, 3000),
+        (0, 3001),
+        (1, 1000),
+    ];
+    for v in [1, 4, 7] {
+        let r: ListOffsetsResponse = c.call(ApiKey::ListOffsets, v, &list(&asked));
+        let got: Vec<(i16, i64, i64)> = r.topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.error_code, p.offset, p.timestamp))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 0, 1001),
+                (0, 0, 1001),
+                (0, 2, 2000),
+                (0, 3, 3000),
+                // Every visible record is older: no offset, as Kafka answers.
+                (0, -1, -1),
+                (3, -1, -1),
+            ],
+            "v{v}"
+        );
+        if v >= 4 {
+            let epochs: Vec<i32> = r.topics[0]
+                .partitions
+                .iter()
+                .map(|p| p.leader_epoch)
+                .collect();
+            assert_eq!(epochs, vec![0, 0, 0, 0, -1, -1]);
+        }
     }
+}
+
+#[test]
+fn list_offsets_by_max_timestamp_answers_unsupported_for_message_format() {
+    let mut c = Client::new();
+    c.broker.create_topic("t", 1, &[]).unwrap();
+    let r: ListOffsetsResponse = c.call(ApiKey::ListOffsets, 7, &list(&[(0, -3)]));
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.offset, p.timestamp), (43, -1, -1));
+}
+
+fn config(name: &str, value: Option<&str>) -> CreatableTopicConfig {
+    CreatableTopicConfig::default()
+        .with_name(StrBytes::from_string(name.to_owned()))
+        .with_value(value.map(|v| StrBytes::from_string(v.to_owned())))
+}
+
+#[test]
+fn create_topics_passes_configs_to_the_broker() {
+    let mut c = Client::new();
+    let topic = creatable("configured", 2, 1).with_configs(vec![
+        config("retention.ms", Some("60000")),
+        config("durability", Some("relaxed")),
+    ]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &create(vec![topic], false));
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(
+        c.broker.topic_configs("configured").unwrap(),
+        vec![
+            ("retention.ms".to_owned(), "60000".to_owned()),
+            ("durability".to_owned(), "relaxed".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn create_topics_with_an_invalid_config_answers_invalid_config_naming_it() {
+    let mut c = Client::new();
+    let topics = vec![
+        creatable("unknown", 1, 1).with_configs(vec![config("no.such.setting", Some("1"))]),
+        creatable("bad", 1, 1).with_configs(vec![config("durability", Some("sometimes"))]),
+        creatable("null", 1, 1).with_configs(vec![config("retention.ms", None)]),
+    ];
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &create(topics, false));
+    let got: Vec<(i16, String)> = r
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.error_code,
+                t.error_message.as_deref().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        vec![40, 40, 40]
+    );
+    assert!(got[0].1.contains("no.such.setting"), "{}", got[0].1);
+    assert!(got[1].1.contains("durability"), "{}", got[1].1);
+    assert!(got[2].1.contains("retention.ms"), "{}", got[2].1);
+    for name in ["unknown", "bad", "null"] {
+        assert!(!c.broker.has_topic(name), "{name}");
+    }
+}
+
+#[test]
+fn create_topics_validate_only_refuses_a_null_config_and_creates_nothing() {
+    let mut c = Client::new();
+    let topics = vec![
+        creatable("fine", 1, 1).with_configs(vec![config("retention.ms", Some("1000"))]),
+        creatable("null", 1, 1).with_configs(vec![config("retention.ms", None)]),
+    ];
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &create(topics, true));
+    let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(codes, vec![0, 40]);
+    assert!(!c.broker.has_topic("fine") && !c.broker.has_topic("null"));
 }

@@ -118,8 +118,9 @@ impl Client {
         self.conn.on_data(&self.broker, bytes)
     }
 
-    pub fn wake(&mut self, token: u64) -> Output {
-        self.conn.on_wake(&self.broker, token).unwrap()
+    /// The host firing wait `token`; `timed_out` when its timeout did.
+    pub fn wake(&mut self, token: u64, timed_out: bool) -> Output {
+        self.conn.on_wake(&self.broker, token, timed_out).unwrap()
     }
 
     /// Sends one request and returns its response, checking the correlation id.
@@ -156,6 +157,11 @@ impl Client {
 
 /// A magic-2 record batch of `values`, uncompressed, as a producer would send it.
 pub fn batch(values: &[&str]) -> Bytes {
+    batch_at(values, 1_700_000_000_000)
+}
+
+/// Like [`batch`], the records stamped `timestamp_ms`, `timestamp_ms + 1`, ...
+pub fn batch_at(values: &[&str], timestamp_ms: i64) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -171,7 +177,7 @@ pub fn batch(values: &[&str]) -> Bytes {
             // kafka-protocol starts a new batch whenever offset - sequence changes; -1 for the
             // first record is "no sequence" (not idempotent).
             sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000 + i as i64,
+            timestamp: timestamp_ms + i as i64,
             key: None,
             value: Some(Bytes::copy_from_slice(v.as_bytes())),
             headers: IndexMap::new(),

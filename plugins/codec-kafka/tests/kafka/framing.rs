@@ -5,7 +5,7 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, FetchResponse, MetadataRequest, ProduceRequest,
 };
 use sluice_codec_kafka::KafkaConnection;
-use sluice_sdk::codec::{Broker, Connection};
+use sluice_sdk::codec::{Broker, Connection, Wait};
 
 use crate::client::{Client, FRAME_BYTES_MAX, batch, connection_info, decode, frames, request};
 use crate::fake_broker::FakeBroker;
@@ -120,7 +120,7 @@ fn truncated_or_garbled_requests_are_refused_with_a_reason() {
 #[test]
 fn idle_connection_releases_its_buffers() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1).unwrap();
+    c.broker.create_topic("t", 1, &[]).unwrap();
     let big = batch(&[&"y".repeat(300_000)]);
     let bytes = request(ApiKey::Produce, 9, 1, &produce("t", 0, big, -1));
     for piece in bytes.chunks(16 * 1024) {
@@ -187,13 +187,24 @@ fn feed(conn: &mut KafkaConnection, broker: &FakeBroker, bytes: Vec<u8>, rng: &m
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         match conn.on_data(broker, chunk.to_vec()) {
-            Ok(out) => {
-                for w in out.waits {
-                    let _ = conn.on_wake(broker, w.token);
-                }
-            }
+            Ok(out) => wake_all(conn, broker, out.waits, rng),
             Err(_) => return,
         }
+    }
+}
+
+/// Fires every wait, early or timed out at random, and the waits they arm in turn, a bounded
+/// number of rounds (the last all timed out, which answers every parked request).
+fn wake_all(conn: &mut KafkaConnection, broker: &FakeBroker, mut waits: Vec<Wait>, rng: &mut Rng) {
+    for round in 0..16 {
+        let mut next = Vec::new();
+        for w in waits {
+            let timed_out = round == 15 || rng.below(2) == 0;
+            if let Ok(out) = conn.on_wake(broker, w.token, timed_out) {
+                next.extend(out.waits);
+            }
+        }
+        waits = next;
     }
 }
 
@@ -202,7 +213,7 @@ fn random_and_mutated_input_never_panics() {
     let mut rng = Rng(0x5eed_cafe_f00d_0001);
     let seeds = seeds();
     let broker = FakeBroker::new();
-    broker.create_topic("t", 2).unwrap();
+    broker.create_topic("t", 2, &[]).unwrap();
     for round in 0..20_000 {
         let mut conn = KafkaConnection::new(connection_info());
         let bytes = match round % 4 {

@@ -7,6 +7,7 @@ mod fake_broker;
 
 mod admin;
 mod api_versions;
+mod durability;
 mod framing;
 mod legacy;
 mod metadata;

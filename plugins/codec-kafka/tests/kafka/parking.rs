@@ -4,13 +4,13 @@
 use kafka_protocol::messages::{
     ApiKey, FetchResponse, MetadataRequest, MetadataResponse, ProduceResponse,
 };
-use sluice_sdk::codec::{Broker, Output};
+use sluice_sdk::codec::{Broker, Output, WakeOn};
 
 use crate::client::{Client, batch, decode, frames, request};
 use crate::produce_fetch::{fetch, produce};
 
 fn topic(c: &Client, partitions: u32) {
-    c.broker.create_topic("t", partitions).unwrap();
+    c.broker.create_topic("t", partitions, &[]).unwrap();
 }
 
 fn send_fetch(c: &mut Client, cid: i32, part: i32, offset: i64, min_bytes: i32) -> Output {
@@ -51,7 +51,7 @@ fn fetch_short_of_min_bytes_parks_and_answers_when_data_arrives() {
 
     let b = batch(&["late"]);
     c.broker.append("t", 0, &b).unwrap();
-    let out = c.wake(wait.token);
+    let out = c.wake(wait.token, false);
     let frames = frames(&out.write);
     assert_eq!(frames.len(), 1);
     assert_eq!(fetched(&frames[0], 1), b.len());
@@ -64,7 +64,7 @@ fn parked_fetch_woken_at_its_timeout_answers_with_what_there_is() {
     let mut c = Client::new();
     topic(&c, 1);
     let out = send_fetch(&mut c, 1, 0, 0, 1);
-    let out = c.wake(out.waits[0].token);
+    let out = c.wake(out.waits[0].token, true);
     let frames = frames(&out.write);
     assert_eq!(fetched(&frames[0], 1), 0);
     assert!(out.waits.is_empty());
@@ -123,7 +123,7 @@ fn responses_stay_in_request_order_behind_a_parked_fetch() {
         .unwrap();
     assert!(out.write.is_empty() && out.waits.is_empty());
 
-    let out = c.wake(token);
+    let out = c.wake(token, false);
     let frames = frames(&out.write);
     assert_eq!(frames.len(), 3);
     assert_eq!(
@@ -153,7 +153,7 @@ fn pipelined_requests_in_one_chunk_queue_behind_the_fetch() {
     ));
     let out = c.send(chunk).unwrap();
     assert!(out.write.is_empty());
-    let out = c.wake(out.waits[0].token);
+    let out = c.wake(out.waits[0].token, true);
     assert_eq!(frames(&out.write).len(), 2);
 }
 
@@ -169,7 +169,7 @@ fn fetch_behind_a_parked_fetch_runs_when_its_turn_comes() {
     );
 
     // The first times out empty; the second runs, finds nothing, and parks with its own wait.
-    let out = c.wake(first);
+    let out = c.wake(first, true);
     let f = frames(&out.write);
     assert_eq!(f.len(), 1);
     assert_eq!(fetched(&f[0], 1), 0);
@@ -178,7 +178,7 @@ fn fetch_behind_a_parked_fetch_runs_when_its_turn_comes() {
 
     let b = batch(&["p1"]);
     c.broker.append("t", 1, &b).unwrap();
-    let out = c.wake(out.waits[0].token);
+    let out = c.wake(out.waits[0].token, false);
     assert_eq!(fetched(&frames(&out.write)[0], 2), b.len());
 }
 
@@ -187,10 +187,10 @@ fn wake_for_an_unknown_token_is_harmless() {
     let mut c = Client::new();
     topic(&c, 1);
     let token = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
-    let out = c.wake(token.wrapping_add(99));
+    let out = c.wake(token.wrapping_add(99), true);
     assert!(out.write.is_empty() && out.waits.is_empty());
     assert!(c.conn.is_waiting());
-    assert_eq!(frames(&c.wake(token).write).len(), 1);
+    assert_eq!(frames(&c.wake(token, true).write).len(), 1);
 }
 
 #[test]
@@ -218,12 +218,88 @@ fn too_many_requests_behind_a_parked_fetch_answer_it_early() {
     assert_eq!(written, cid as usize);
     assert!(!c.conn.is_waiting());
 
-    // The old wait is still armed: a new fetch that parks rides on it instead of arming a
-    // second one, and is answered when it fires.
+    // The old wait is still armed and will fire for nothing; a new fetch that parks arms its
+    // own, and the stale one's timeout is not taken for the new fetch's.
     let out = send_fetch(&mut c, 5000, 0, 0, 1);
+    assert!(out.write.is_empty());
+    assert_eq!(out.waits.len(), 1);
+    let own = out.waits[0].token;
+    assert_ne!(own, token);
+    let out = c.wake(token, true);
     assert!(out.write.is_empty() && out.waits.is_empty());
     assert!(c.conn.is_waiting());
-    let out = c.wake(token);
+    let out = c.wake(own, true);
     assert_eq!(fetched(&frames(&out.write)[0], 5000), 0);
+    assert!(out.waits.is_empty());
+}
+
+#[test]
+fn fetch_serves_only_what_is_below_the_high_watermark_and_reports_it() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    c.broker.hold_high_watermark();
+    let b = batch(&["not yet durable"]);
+    c.broker.append("t", 0, &b).unwrap();
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch(&[("t", 0, 0)], 0, 0));
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.high_watermark, p.last_stable_offset),
+        (0, 0, 0)
+    );
+    assert_eq!(p.records.as_ref().unwrap().len(), 0);
+
+    c.broker.release("t", 0);
+    let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch(&[("t", 0, 0)], 0, 0));
+    let p = &r.responses[0].partitions[0];
+    assert_eq!((p.high_watermark, p.last_stable_offset), (1, 1));
+    assert_eq!(p.records.as_ref().unwrap().len(), b.len());
+}
+
+#[test]
+fn fetch_at_an_offset_not_yet_durable_watches_that_offset() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    c.broker.hold_high_watermark();
+    c.broker.append("t", 0, &batch(&["a", "b", "c"])).unwrap();
+    let out = send_fetch(&mut c, 1, 0, 2, 1);
+    assert_eq!(out.waits[0].watch[0].offset, 2);
+    assert_eq!(out.waits[0].wake_on, WakeOn::Any);
+}
+
+#[test]
+fn fetch_woken_by_data_short_of_min_bytes_parks_again_until_its_timeout() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let out = send_fetch(&mut c, 1, 0, 0, 1024 * 1024);
+    let b = batch(&["small"]);
+    c.broker.append("t", 0, &b).unwrap();
+    let out = c.wake(out.waits[0].token, false);
+    assert!(out.write.is_empty(), "still short of min_bytes");
+    assert_eq!(out.waits.len(), 1);
+    assert_eq!(
+        out.waits[0].watch[0].offset, 1,
+        "watches from the new high watermark"
+    );
+    assert_eq!(out.waits[0].timeout_ms, 500);
+
+    let out = c.wake(out.waits[0].token, true);
+    assert_eq!(fetched(&frames(&out.write)[0], 1), b.len());
+    assert!(out.waits.is_empty());
+}
+
+#[test]
+fn fetch_woken_early_again_and_again_answers_after_a_bounded_number_of_waits() {
+    let mut c = Client::new();
+    topic(&c, 1);
+    let mut out = send_fetch(&mut c, 1, 0, 0, 1024 * 1024);
+    let mut waits = 1;
+    while out.write.is_empty() {
+        assert!(waits < 100, "the fetch never answered");
+        c.broker.append("t", 0, &batch(&["drip"])).unwrap();
+        out = c.wake(out.waits[0].token, false);
+        waits += 1;
+    }
+    assert_eq!(waits, 1 + 1 + sluice_codec_kafka::FETCH_WAKES_MAX as usize);
+    assert!(fetched(&frames(&out.write)[0], 1) > 0);
     assert!(out.waits.is_empty());
 }

@@ -34,7 +34,12 @@ impl Connection for AllocConnection {
             self.hoard.push(vec![0xA5; 1 << 20]);
         }
     }
-    fn on_wake<B: Broker>(&mut self, _broker: &B, _token: u64) -> Result<Output, CodecError> {
+    fn on_wake<B: Broker>(
+        &mut self,
+        _broker: &B,
+        _token: u64,
+        _timed_out: bool,
+    ) -> Result<Output, CodecError> {
         Err(CodecError {
             reason: "no waits are armed".into(),
         })

@@ -33,7 +33,12 @@ impl Connection for LoopConnection {
             spins = std::hint::black_box(spins.wrapping_add(data.len() as u64));
         }
     }
-    fn on_wake<B: Broker>(&mut self, _broker: &B, _token: u64) -> Result<Output, CodecError> {
+    fn on_wake<B: Broker>(
+        &mut self,
+        _broker: &B,
+        _token: u64,
+        _timed_out: bool,
+    ) -> Result<Output, CodecError> {
         Err(CodecError {
             reason: "no waits are armed".into(),
         })

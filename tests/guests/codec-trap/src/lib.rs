@@ -30,7 +30,12 @@ impl Connection for TrapConnection {
     fn on_data<B: Broker>(&mut self, _broker: &B, data: Vec<u8>) -> Result<Output, CodecError> {
         panic!("hostile guest: trapping on {} bytes of input", data.len());
     }
-    fn on_wake<B: Broker>(&mut self, _broker: &B, _token: u64) -> Result<Output, CodecError> {
+    fn on_wake<B: Broker>(
+        &mut self,
+        _broker: &B,
+        _token: u64,
+        _timed_out: bool,
+    ) -> Result<Output, CodecError> {
         Err(CodecError {
             reason: "no waits are armed".into(),
         })
