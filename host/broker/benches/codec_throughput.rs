@@ -15,17 +15,16 @@
 //!     cargo bench -p sluice --bench codec_throughput
 //!
 //! Writes `target/bench-reports/codec_throughput.json` as well as printing the figures.
+#[path = "support/batch.rs"]
+mod batch;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use indexmap::IndexMap;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, RequestHeader, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use sluice_broker::plugins::BUILTIN_CODECS;
 use sluice_broker::service::BrokerService;
 use sluice_codec_kafka::KafkaConnection;
@@ -164,33 +163,11 @@ fn median(rounds: &mut [Duration]) -> Duration {
 /// Encoded Produce requests (size prefix included), one batch each, distinct correlation ids.
 fn produce_frames(topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let payload = Bytes::from(vec![b'x'; RECORD_BYTES]);
-    let records: Vec<Record> = (0..RECORDS_PER_BATCH)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: -1,
-            timestamp: 1_700_000_000_000,
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(payload.clone()),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut batch = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut batch,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
+    let batch = batch::record_batch(
+        RECORDS_PER_BATCH,
+        |i| Some(Bytes::from(format!("key-{i}"))),
+        &payload,
     )?;
-    let batch = batch.freeze();
     let mut frames = Vec::with_capacity(REQUESTS_PER_ROUND);
     for correlation_id in 0..REQUESTS_PER_ROUND as i32 {
         let header = RequestHeader::default()

@@ -13,6 +13,9 @@
 //!     cargo bench -p sluice --bench durable_produce
 //!
 //! Writes `target/bench-reports/durable_produce.json` as well as printing the figures.
+#[path = "support/batch.rs"]
+mod batch;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -31,9 +34,6 @@ use kafka_protocol::messages::{
     RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -339,33 +339,7 @@ fn check_produce_response(frame: &mut Bytes, correlation_id: i32) -> anyhow::Res
 /// the CRC does not cover, so the same bytes can be sent again and again.
 fn produce_frame() -> anyhow::Result<Vec<u8>> {
     let value = Bytes::from(pattern(RECORD_BYTES));
-    let records: Vec<Record> = (0..RECORDS_PER_BATCH)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: -1,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(value.clone()),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut batch = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut batch,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )?;
-    let batch = batch.freeze();
+    let batch = batch::record_batch(RECORDS_PER_BATCH, |_| None, &value)?;
     let request = ProduceRequest::default()
         .with_acks(-1)
         .with_timeout_ms(30_000)

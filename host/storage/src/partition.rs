@@ -100,16 +100,26 @@ impl Partition {
         config: &TopicConfig,
         cx: OpenContext<'_>,
     ) -> Result<Partition, StorageError> {
-        let (fail, stats, now_ms) = (cx.fail.clone(), Arc::clone(cx.stats), cx.now_ms);
         fs::create_dir(dir).map_err(io_error("create directory", dir))?;
-        let segment = Segment::create(dir, 0, config.segment_bytes, now_ms)?;
+        Self::start_empty(topic, id, dir, config, cx)
+    }
+
+    /// A partition of one empty segment at offset 0, made durable, in the existing `dir`.
+    fn start_empty(
+        topic: &str,
+        id: u32,
+        dir: &Path,
+        config: &TopicConfig,
+        cx: OpenContext<'_>,
+    ) -> Result<Partition, StorageError> {
+        let segment = Segment::create(dir, 0, config.segment_bytes, cx.now_ms)?;
         meta::sync_dir(dir)?;
         Ok(Self::assemble(
             topic,
             id,
             dir,
-            fail,
-            stats,
+            cx.fail.clone(),
+            Arc::clone(cx.stats),
             BTreeMap::from([(0, segment)]),
         ))
     }
@@ -130,16 +140,7 @@ impl Partition {
         let thorough = repair.is_some();
         let bases = list_segments(dir)?;
         let Some((&active_base, sealed_bases)) = bases.split_last() else {
-            let segment = Segment::create(dir, 0, config.segment_bytes, now_ms)?;
-            meta::sync_dir(dir)?;
-            return Ok(Self::assemble(
-                topic,
-                id,
-                dir,
-                fail,
-                stats,
-                BTreeMap::from([(0, segment)]),
-            ));
+            return Self::start_empty(topic, id, dir, config, cx);
         };
         let mut segments = BTreeMap::new();
         let mut cut_at = None;

@@ -213,6 +213,10 @@ mod tests {
         out.to_vec()
     }
 
+    fn woke(token: u64, timed_out: bool) -> Option<Fired> {
+        Some(Fired { token, timed_out })
+    }
+
     async fn fired_within(waits: &mut Waits, ms: u64) -> Option<Fired> {
         tokio::time::timeout(Duration::from_millis(ms), waits.next())
             .await
@@ -239,13 +243,7 @@ mod tests {
         );
         storage.append("t", 1, &record_batch()).unwrap();
         let fired = fired_within(&mut waits, 5_000).await;
-        assert_eq!(
-            fired,
-            Some(Fired {
-                token: 7,
-                timed_out: false
-            })
-        );
+        assert_eq!(fired, woke(7, false));
         assert!(waits.is_empty());
     }
 
@@ -263,13 +261,7 @@ mod tests {
             .unwrap();
         storage.append("t", 1, &record_batch()).unwrap();
         let fired = fired_within(&mut waits, 5_000).await;
-        assert_eq!(
-            fired,
-            Some(Fired {
-                token: 1,
-                timed_out: false
-            })
-        );
+        assert_eq!(fired, woke(1, false));
     }
 
     #[tokio::test]
@@ -282,13 +274,7 @@ mod tests {
             .arm(&storage, wait(3, 20, WakeOn::All, &[("t", 0, 0)]))
             .unwrap();
         let fired = fired_within(&mut waits, 5_000).await;
-        assert_eq!(
-            fired,
-            Some(Fired {
-                token: 3,
-                timed_out: true
-            })
-        );
+        assert_eq!(fired, woke(3, true));
     }
 
     #[tokio::test]
@@ -304,13 +290,7 @@ mod tests {
                 wait(1, 10_000, WakeOn::Any, &[("missing", 0, 0), ("t", 0, 0)]),
             )
             .unwrap();
-        assert_eq!(
-            fired_within(&mut waits, 5_000).await,
-            Some(Fired {
-                token: 1,
-                timed_out: false
-            })
-        );
+        assert_eq!(fired_within(&mut waits, 5_000).await, woke(1, false));
 
         waits
             .arm(
@@ -325,13 +305,7 @@ mod tests {
             .unwrap();
         assert_eq!(fired_within(&mut waits, 100).await, None);
         storage.delete_topic("doomed").unwrap();
-        assert_eq!(
-            fired_within(&mut waits, 5_000).await,
-            Some(Fired {
-                token: 2,
-                timed_out: false
-            })
-        );
+        assert_eq!(fired_within(&mut waits, 5_000).await, woke(2, false));
     }
 
     #[test]
