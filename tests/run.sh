@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of Sluice, on a fresh clone or a developer's tree (the README's test command;
 # .ci/run calls it):
-#   1. installs what the tests need: Debian's kcat (only if missing) and a Python venv in
-#      .venv with tests/requirements.txt (reinstalled only when that file changes);
+#   1. installs what the tests need: Debian's kcat and Node.js (only if missing), a Python
+#      venv in .venv with tests/requirements.txt (reinstalled only when that file changes),
+#      and tests/node's npm packages (kafkajs) with `npm ci` into tests/node/node_modules
+#      (reinstalled only when tests/node/package-lock.json changes);
 #   2. builds the broker, which builds and embeds the built-in Wasm plugins;
 #   3. builds the test artifacts: the hostile guest codecs (tests/guests/) and two builds of
 #      the Kafka codec told apart by SLUICE_BUILD_TAG, for the hot-swap test;
@@ -34,11 +36,20 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-section "1/5 test tools: kcat and the Python venv (.venv)"
+section "1/5 test tools: kcat, Node.js and kafkajs, the Python venv (.venv)"
 if ! command -v kcat >/dev/null 2>&1; then
   apt_install kcat
 fi
 kcat -V 2>&1 | grep -m1 '^Version' || true
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+LOCK_SUM="$(sha256sum tests/node/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat tests/node/node_modules/.package-lock.sha256 2>/dev/null || true)" != "$LOCK_SUM" ]; then
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$LOCK_SUM" > tests/node/node_modules/.package-lock.sha256
+fi
+echo "node $(node --version) | kafkajs $(node -p "require('./tests/node/node_modules/kafkajs/package.json').version")"
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
@@ -54,12 +65,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 REQUIREMENTS_SUM="$(sha256sum tests/requirements.txt | cut -d' ' -f1)"
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$REQUIREMENTS_SUM" ]; then
-  # Wheels only for the client: building librdkafka from source is not a test's business.
+  # Wheels only for the clients with native code: building librdkafka (or aiokafka's C
+  # extensions) from source is not a test's business.
   .venv/bin/python -m pip install --disable-pip-version-check -q \
-    --only-binary=confluent-kafka -r tests/requirements.txt
+    --only-binary=confluent-kafka,aiokafka -r tests/requirements.txt
   echo "$REQUIREMENTS_SUM" > .venv/.requirements.sha256
 fi
-.venv/bin/python -c 'import sys, confluent_kafka as ck, pytest; print("python", sys.version.split()[0], "| confluent-kafka", ck.__version__, "(librdkafka", ck.libversion()[0] + ") | pytest", pytest.__version__)'
+.venv/bin/python -c 'import sys, confluent_kafka as ck, kafka, aiokafka, pytest; print("python", sys.version.split()[0], "| confluent-kafka", ck.__version__, "(librdkafka", ck.libversion()[0] + ") | kafka-python", kafka.__version__, "| aiokafka", aiokafka.__version__, "| pytest", pytest.__version__)'
 
 section "2/5 build the broker (cargo build --release -p sluice)"
 # The toolchain and the wasm32-wasip2 target pinned in rust-toolchain.toml; a no-op when present

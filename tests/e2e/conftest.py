@@ -95,9 +95,9 @@ def toml_value(v) -> str:
 
 
 def render_config(data_dir: Path, topics: dict, plugins: dict,
-                  listeners: dict[str, dict]) -> str:
+                  listeners: dict[str, dict], groups: dict | None = None) -> str:
     lines = [f"data-dir = {toml_value(data_dir)}", ""]
-    for table, values in (("topics", topics), ("plugins", plugins)):
+    for table, values in (("topics", topics), ("plugins", plugins), ("groups", groups)):
         if values:
             lines.append(f"[{table}]")
             lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
@@ -116,13 +116,15 @@ class Broker:
     per listener, kept across restarts): e.g. {"kafka": {"codec": "builtin:codec-kafka"}}.
     With `flags_only`, no config file is written and the broker gets `--data-dir` and
     `--kafka` on its command line instead (a single `kafka` listener).
+    `groups` (consumer-group coordinator settings, e.g. {"initial-rebalance-delay-ms": 0})
+    becomes a `[groups]` table, written only when given: the broker's defaults otherwise.
     """
 
     live: list["Broker"] = []
 
     def __init__(self, root: Path, *, listeners: dict[str, dict] | None = None,
                  topics: dict | None = None, plugins: dict | None = None,
-                 flags_only: bool = False) -> None:
+                 groups: dict | None = None, flags_only: bool = False) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "data"
@@ -135,6 +137,7 @@ class Broker:
         self.topics = {"auto-create": True, "default-partitions": 1, **(topics or {})}
         self.plugins = {"memory-bytes-max": 256 << 20, "call-deadline-ms": 1000,
                         "connections-per-instance": 64, **(plugins or {})}
+        self.groups = dict(groups or {})
         self.ports = dict(zip(self.listeners, free_ports(len(self.listeners))))
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -167,7 +170,7 @@ class Broker:
         self.config_path.write_text(render_config(
             self.data_dir, self.topics, self.plugins,
             {name: {"address": self.address(name), **values}
-             for name, values in self.listeners.items()}))
+             for name, values in self.listeners.items()}, self.groups))
         return [binary, "serve", "--config", str(self.config_path)]
 
     def start(self) -> "Broker":
@@ -357,8 +360,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def make_broker(tmp_path):
-    """A factory: `make_broker(listeners=..., topics=..., plugins=...)` starts a broker in a
-    fresh directory; every broker it made is stopped at teardown."""
+    """A factory: `make_broker(listeners=..., topics=..., plugins=..., groups=...)` starts a
+    broker in a fresh directory; every broker it made is stopped at teardown."""
     made: list[Broker] = []
 
     def make(name: str = "broker", start: bool = True, **kwargs) -> Broker:

@@ -2,7 +2,8 @@
 
 Real clients (kcat, confluent-kafka) never send a malformed frame, so the bad-input, sandbox and
 memory tests speak the wire format themselves. Only what those tests need is here: the request
-header (v1), ApiVersions v0 (request and response), and socket helpers with deadlines.
+header (v1), ApiVersions v0 (request and response), socket helpers with deadlines, Produce v3
+with v2 record batches (idempotent ones too), and InitProducerId v0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ API_KEY_METADATA = 3
 API_KEY_API_VERSIONS = 18
 API_KEY_CREATE_TOPICS = 19
 API_KEY_DELETE_TOPICS = 20
+API_KEY_INIT_PRODUCER_ID = 22
 
 ERROR_NONE = 0
 ERROR_UNSUPPORTED_VERSION = 35
@@ -192,6 +194,8 @@ def wait_closed_or_answered(sock: socket.socket, timeout_s: float) -> tuple[bool
 # -- Produce v3, for tests that must see the broker's exact answer to one produce -------------
 
 ERROR_REQUEST_TIMED_OUT = 7
+ERROR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+ERROR_DUPLICATE_SEQUENCE_NUMBER = 46
 
 
 def _crc32c_table() -> list[int]:
@@ -228,16 +232,18 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def record_batch(values: list[bytes], timestamp_ms: int) -> bytes:
+def record_batch(values: list[bytes], timestamp_ms: int, *, producer_id: int = -1,
+                 producer_epoch: int = -1, base_sequence: int = -1) -> bytes:
     """A magic-2 record batch of `values` (no keys, no headers, uncompressed), all stamped
-    `timestamp_ms`, base offset 0: what a producer sends."""
+    `timestamp_ms`, base offset 0: what a producer sends. An idempotent producer's batch
+    carries its producer id and epoch and the sequence number of its first record."""
     records = b""
     for i, v in enumerate(values):
         body = (b"\x00" + _varint(0) + _varint(i) + _varint(-1) + _varint(len(v)) + v
                 + _varint(0))
         records += _varint(len(body)) + body
     after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp_ms, timestamp_ms,
-                            -1, -1, -1, len(values)) + records
+                            producer_id, producer_epoch, base_sequence, len(values)) + records
     crc = crc32c(after_crc)
     after_length = struct.pack(">ibI", 0, 2, crc) + after_crc
     return struct.pack(">qi", 0, len(after_length)) + after_length
@@ -263,3 +269,18 @@ def parse_produce_v3(payload: bytes) -> tuple[int, int, int]:
     (partitions, _index, error_code, base_offset) = struct.unpack_from(">iihq", payload, pos)
     assert partitions == 1, f"produce response has {partitions} partitions"
     return correlation_id, error_code, base_offset
+
+
+# -- InitProducerId v0, for tests that produce as an idempotent producer by hand ---------------
+
+def init_producer_id_v0(correlation_id: int, transaction_timeout_ms: int = 60000) -> bytes:
+    """InitProducerId v0 without a transactional id: asks for a producer id and epoch."""
+    body = struct.pack(">hi", -1, transaction_timeout_ms)
+    return request(API_KEY_INIT_PRODUCER_ID, 0, correlation_id, body)
+
+
+def parse_init_producer_id_v0(payload: bytes) -> tuple[int, int, int, int]:
+    """An InitProducerId v0 response: (correlation id, error code, producer id, epoch)."""
+    correlation_id, _throttle_ms, error_code, producer_id, epoch = struct.unpack_from(
+        ">iihqh", payload, 0)
+    return correlation_id, error_code, producer_id, epoch

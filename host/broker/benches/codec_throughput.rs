@@ -26,8 +26,9 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{ApiKey, ProduceRequest, RequestHeader, TopicName};
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use sluice_broker::plugins::BUILTIN_CODECS;
-use sluice_broker::service::BrokerService;
+use sluice_broker::service::{BrokerService, ServicePolicy};
 use sluice_codec_kafka::KafkaConnection;
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{HostBroker, Limits, Runtime};
 use sluice_sdk::codec::{self as sdk, Connection};
 use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
@@ -55,7 +56,16 @@ async fn run() -> anyhow::Result<()> {
         },
         ..Default::default()
     })?);
-    let service = Arc::new(BrokerService::new(storage.clone(), 0, true, 1));
+    let groups = Arc::new(Coordinator::open(
+        &dir.path().join("groups"),
+        Default::default(),
+    )?);
+    let policy = ServicePolicy {
+        auto_create: true,
+        default_partitions: 1,
+        ..ServicePolicy::default()
+    };
+    let service = Arc::new(BrokerService::new(storage.clone(), groups, policy));
     let runtime = Runtime::new(None)?;
     let (_, wasm_bytes) = BUILTIN_CODECS
         .iter()
@@ -238,6 +248,9 @@ fn sdk_error(e: sluice_plugin_runtime::BrokerError) -> sdk::BrokerError {
         H::OffsetOutOfRange => S::OffsetOutOfRange,
         H::RecordTooLarge => S::RecordTooLarge,
         H::CorruptBatch => S::CorruptBatch,
+        H::InvalidRecord => S::InvalidRecord,
+        H::OutOfOrderSequence => S::OutOfOrderSequence,
+        H::InvalidProducerEpoch => S::InvalidProducerEpoch,
         H::NotAuthorized => S::NotAuthorized,
         H::Storage => S::Storage,
     };
@@ -357,4 +370,112 @@ impl sdk::Broker for NativeBroker {
             .map_err(sdk_error)
     }
     fn log(&self, _level: sdk::Level, _message: &str) {}
+
+    // The benchmark drives produce and fetch only; the admin and group calls below are not
+    // reached, and say so if they ever are.
+    fn create_partitions(
+        &self,
+        _: &str,
+        _: u32,
+        _: bool,
+    ) -> Result<sdk::TopicInfo, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn describe_topic_configs(&self, _: &str) -> Result<Vec<sdk::ConfigEntry>, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn describe_broker_configs(&self) -> Vec<sdk::ConfigEntry> {
+        Vec::new()
+    }
+    fn alter_topic_configs(
+        &self,
+        _: &str,
+        _: &[sdk::ConfigChange],
+        _: bool,
+        _: bool,
+    ) -> Result<(), sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn delete_records(&self, _: &str, _: u32, _: i64) -> Result<i64, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn init_producer_id(
+        &self,
+        _: Option<sdk::ProducerIdentity>,
+    ) -> Result<sdk::ProducerIdentity, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn group_join(&self, _: &sdk::JoinRequest) -> Result<sdk::JoinOutcome, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_join_poll(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<sdk::JoinResult>, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_sync(&self, _: &sdk::SyncRequest) -> Result<sdk::SyncOutcome, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_sync_poll(
+        &self,
+        _: &str,
+        _: &str,
+        _: i32,
+    ) -> Result<Option<Vec<u8>>, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_heartbeat(
+        &self,
+        _: &str,
+        _: &sdk::MemberIdentity,
+        _: i32,
+    ) -> Result<(), sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_leave(&self, _: &str, _: &[sdk::MemberIdentity]) -> sdk::GroupResults {
+        Err(no_groups())
+    }
+    fn group_list(&self) -> Vec<sdk::GroupOverview> {
+        Vec::new()
+    }
+    fn group_describe(&self, _: &str) -> Result<sdk::GroupDescription, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn group_delete(&self, _: &str) -> Result<(), sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn commit_offsets(
+        &self,
+        _: &str,
+        _: &sdk::CommitAuthor,
+        _: &[sdk::CommittedOffset],
+    ) -> sdk::GroupResults {
+        Err(no_groups())
+    }
+    fn fetch_offsets(
+        &self,
+        _: &str,
+        _: Option<&[sdk::TopicPartition]>,
+    ) -> Result<Vec<sdk::CommittedOffset>, sdk::GroupError> {
+        Err(no_groups())
+    }
+    fn delete_offsets(&self, _: &str, _: &[sdk::TopicPartition]) -> sdk::GroupResults {
+        Err(no_groups())
+    }
+}
+
+fn not_offered() -> sdk::BrokerError {
+    sdk::BrokerError {
+        code: sdk::ErrorCode::Storage,
+        message: "not offered by the benchmark's native host".into(),
+    }
+}
+
+fn no_groups() -> sdk::GroupError {
+    sdk::GroupError {
+        code: sdk::GroupErrorCode::Storage,
+        message: "not offered by the benchmark's native host".into(),
+    }
 }

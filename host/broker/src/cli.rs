@@ -27,12 +27,28 @@ pub enum Command {
     /// partition log at its first invalid batch. What is cut is moved to
     /// `<data-dir>/lost+found/<topic>/<partition>/`, never deleted. Run it with the broker
     /// stopped, when `serve` refused to start over a corrupt segment.
-    Repair(RepairArgs),
+    Repair(OfflineArgs),
+    /// Compact now, with the broker stopped: every topic whose `cleanup.policy` includes
+    /// `compact` (or only `--topic`) keeps the latest record per key in its sealed segments,
+    /// and drops tombstones older than `delete.retention.ms`, whatever its dirty ratio. The
+    /// running broker does the same in the background every `topics.compaction-check-ms`.
+    Compact(CompactArgs),
 }
 
-/// `sluice repair` options.
+/// `sluice compact` options.
 #[derive(Debug, clap::Args)]
-pub struct RepairArgs {
+pub struct CompactArgs {
+    /// The data directory and configuration.
+    #[command(flatten)]
+    pub offline: OfflineArgs,
+    /// Only this topic.
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+}
+
+/// Options of the commands that work on a stopped broker's data directory.
+#[derive(Debug, clap::Args)]
+pub struct OfflineArgs {
     /// TOML configuration file (for the data directory and topic defaults).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

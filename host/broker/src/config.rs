@@ -29,6 +29,9 @@ pub struct Config {
     /// Topic defaults.
     #[serde(default)]
     pub topics: TopicsConfig,
+    /// Consumer group settings and limits.
+    #[serde(default)]
+    pub groups: GroupsConfig,
     /// Limits every plugin instance runs under.
     #[serde(default)]
     pub plugins: PluginsConfig,
@@ -49,8 +52,23 @@ pub struct TopicsConfig {
     pub default_partitions: u32,
     /// Most partitions one topic may have: each is an open file and an index in memory.
     pub partitions_max: u32,
-    /// Largest record batch accepted (Kafka's `message.max.bytes`).
+    /// Largest `max.message.bytes` a topic may set: the hard ceiling on one record batch,
+    /// whatever a topic says.
     pub batch_bytes_max: u32,
+    /// Default `max.message.bytes`: a larger record batch is refused (Kafka's
+    /// `message.max.bytes`).
+    pub max_message_bytes: u32,
+    /// Default `cleanup.policy`: `delete`, `compact`, or `compact,delete`.
+    pub cleanup_policy: String,
+    /// Default `delete.retention.ms`: how long a tombstone survives compaction.
+    pub delete_retention_ms: i64,
+    /// Default `min.compaction.lag.ms`: a record younger than this is never compacted away.
+    pub min_compaction_lag_ms: i64,
+    /// Default `min.cleanable.dirty.ratio`: the share of a log not yet compacted above which
+    /// the cleaner compacts it.
+    pub min_cleanable_dirty_ratio: f64,
+    /// How often the cleaner compacts what is due (Kafka's `log.cleaner.backoff.ms`).
+    pub compaction_check_ms: u64,
     /// Most bytes one read returns (bounds the memory of one fetch).
     pub read_bytes_max: u32,
     /// Default `retention.ms`: delete segments whose newest record is older; -1 keeps all.
@@ -80,7 +98,7 @@ impl Default for TopicsConfig {
             auto_create: true,
             default_partitions: 1,
             partitions_max: 1024,
-            batch_bytes_max: 1_048_588,
+            batch_bytes_max: 16 << 20,
             read_bytes_max: 16 << 20,
             retention_ms: t.retention_ms,
             retention_bytes: t.retention_bytes,
@@ -90,6 +108,12 @@ impl Default for TopicsConfig {
             flush_ms: t.flush_ms,
             flush_bytes: t.flush_bytes,
             retention_check_ms: 300_000,
+            max_message_bytes: default_of(&t, "max.message.bytes", 1_048_588),
+            cleanup_policy: t.value("cleanup.policy"),
+            delete_retention_ms: default_of(&t, "delete.retention.ms", 86_400_000),
+            min_compaction_lag_ms: default_of(&t, "min.compaction.lag.ms", 0),
+            min_cleanable_dirty_ratio: default_of(&t, "min.cleanable.dirty.ratio", 0.5),
+            compaction_check_ms: 15_000,
         }
     }
 }
@@ -107,6 +131,17 @@ impl TopicsConfig {
             ("durability", self.durability.clone()),
             ("flush.ms", self.flush_ms.to_string()),
             ("flush.bytes", self.flush_bytes.to_string()),
+            ("max.message.bytes", self.max_message_bytes.to_string()),
+            ("cleanup.policy", self.cleanup_policy.clone()),
+            ("delete.retention.ms", self.delete_retention_ms.to_string()),
+            (
+                "min.compaction.lag.ms",
+                self.min_compaction_lag_ms.to_string(),
+            ),
+            (
+                "min.cleanable.dirty.ratio",
+                self.min_cleanable_dirty_ratio.to_string(),
+            ),
         ] {
             overrides.insert(name.to_owned(), value);
         }
@@ -121,6 +156,64 @@ impl TopicsConfig {
             )),
             other => ConfigError::Invalid(other.to_string()),
         })
+    }
+}
+
+/// The storage default of a topic setting, parsed; `fallback` only if storage's value does
+/// not parse, which its own tests rule out.
+fn default_of<T: std::str::FromStr>(t: &sluice_storage::TopicConfig, name: &str, fallback: T) -> T {
+    t.value(name).parse().unwrap_or(fallback)
+}
+
+/// Consumer groups: Kafka's `group.*` settings and the coordinator's limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct GroupsConfig {
+    /// How long the first rebalance of an empty group waits for more members to join
+    /// (Kafka's `group.initial.rebalance.delay.ms`).
+    pub initial_rebalance_delay_ms: u32,
+    /// Shortest session timeout a member may ask for (`group.min.session.timeout.ms`).
+    pub session_timeout_min_ms: u32,
+    /// Longest session timeout a member may ask for (`group.max.session.timeout.ms`).
+    pub session_timeout_max_ms: u32,
+    /// Most members in one group (`group.max.size`).
+    pub members_max: usize,
+    /// Most groups the broker keeps.
+    pub groups_max: usize,
+    /// Most committed offsets the broker keeps, all groups together.
+    pub offsets_max: usize,
+    /// Longest metadata one committed offset may carry (`offset.metadata.max.bytes`).
+    pub offset_metadata_bytes_max: usize,
+}
+
+impl Default for GroupsConfig {
+    fn default() -> Self {
+        let l = sluice_groups::GroupLimits::default();
+        GroupsConfig {
+            initial_rebalance_delay_ms: l.initial_rebalance_delay_ms,
+            session_timeout_min_ms: l.session_timeout_min_ms,
+            session_timeout_max_ms: l.session_timeout_max_ms,
+            members_max: l.members_max,
+            groups_max: l.groups_max,
+            offsets_max: l.offsets_max,
+            offset_metadata_bytes_max: l.offset_metadata_bytes_max,
+        }
+    }
+}
+
+impl GroupsConfig {
+    /// The coordinator's limits.
+    pub fn limits(&self) -> sluice_groups::GroupLimits {
+        sluice_groups::GroupLimits {
+            initial_rebalance_delay_ms: self.initial_rebalance_delay_ms,
+            session_timeout_min_ms: self.session_timeout_min_ms,
+            session_timeout_max_ms: self.session_timeout_max_ms,
+            members_max: self.members_max,
+            groups_max: self.groups_max,
+            offsets_max: self.offsets_max,
+            offset_metadata_bytes_max: self.offset_metadata_bytes_max,
+            ..sluice_groups::GroupLimits::default()
+        }
     }
 }
 
@@ -203,6 +296,7 @@ impl Default for Config {
             data_dir: default_data_dir(),
             node_id: 0,
             topics: TopicsConfig::default(),
+            groups: GroupsConfig::default(),
             plugins: PluginsConfig::default(),
             listeners: BTreeMap::new(),
         }
@@ -287,10 +381,17 @@ impl Config {
             )));
         }
         self.topics.topic_defaults()?;
-        if self.topics.retention_check_ms == 0 {
+        if self.topics.retention_check_ms == 0 || self.topics.compaction_check_ms == 0 {
             return Err(ConfigError::Invalid(
-                "topics.retention-check-ms must be above 0".into(),
+                "topics.retention-check-ms and topics.compaction-check-ms must be above 0".into(),
             ));
+        }
+        let g = &self.groups;
+        if g.session_timeout_min_ms > g.session_timeout_max_ms {
+            return Err(ConfigError::Invalid(format!(
+                "groups.session-timeout-min-ms ({}) is above groups.session-timeout-max-ms ({})",
+                g.session_timeout_min_ms, g.session_timeout_max_ms
+            )));
         }
         if self.plugins.call_deadline_ms == 0 {
             return Err(ConfigError::Invalid(

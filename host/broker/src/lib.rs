@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compact;
 pub mod config;
 pub mod limits;
 pub mod logging;

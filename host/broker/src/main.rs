@@ -1,6 +1,6 @@
 //! The `sluice` binary.
 use clap::Parser;
-use sluice_broker::cli::{Cli, Command};
+use sluice_broker::cli::{Cli, Command, OfflineArgs};
 use sluice_broker::config::{Config, Overrides};
 
 fn main() -> std::process::ExitCode {
@@ -17,14 +17,10 @@ fn main() -> std::process::ExitCode {
                 .and_then(run)
         }
         Command::Repair(args) => {
-            let overrides = Overrides {
-                data_dir: args.data_dir,
-                kafka: None,
-            };
-            Config::load(args.config.as_deref(), &overrides)
-                .map_err(anyhow::Error::from)
-                .and_then(|config| sluice_broker::repair::run(&config))
+            offline_config(args).and_then(|config| sluice_broker::repair::run(&config))
         }
+        Command::Compact(args) => offline_config(args.offline)
+            .and_then(|config| sluice_broker::compact::run(&config, args.topic.as_deref())),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -34,6 +30,14 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn offline_config(args: OfflineArgs) -> anyhow::Result<Config> {
+    let overrides = Overrides {
+        data_dir: args.data_dir,
+        kafka: None,
+    };
+    Ok(Config::load(args.config.as_deref(), &overrides)?)
 }
 
 fn run(config: Config) -> anyhow::Result<()> {

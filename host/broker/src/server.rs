@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{HostBroker, Runtime};
-use sluice_storage::{FailPoints, Storage, StorageConfig};
+use sluice_storage::{FAIL_POINT_NAMES, FailPoints, Storage, StorageConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -13,7 +14,25 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::net::listener::Listener;
 use crate::plugins::{CodecSlot, CodecSource};
-use crate::service::BrokerService;
+use crate::service::{APPEND_RESPONSE_FAIL_POINT, BrokerService, ServicePolicy};
+
+/// The coordinator's directory under the data directory (beside storage's `topics/`).
+pub const GROUPS_DIR: &str = "groups";
+/// How often group sessions and rebalance deadlines are checked: the resolution of a session
+/// timeout (Kafka's default session is 45 s, the shortest allowed 6 s).
+const GROUP_TICK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Expires group sessions and ends rebalances whose time is up, until shutdown.
+async fn tick_groups(groups: Arc<Coordinator>, mut stopped: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(GROUP_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => groups.tick(std::time::Instant::now()),
+            () = crate::net::stopping(&mut stopped) => return,
+        }
+    }
+}
 
 /// Runs the broker until a shutdown signal, then closes connections and flushes storage.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -25,12 +44,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         })
         .with_context(|| format!("opening data directory {}", config.data_dir.display()))?,
     );
-    let host: Arc<dyn HostBroker> = Arc::new(BrokerService::new(
-        storage.clone(),
-        config.node_id,
-        config.topics.auto_create,
-        config.topics.default_partitions,
-    ));
+    let groups = Arc::new(
+        Coordinator::open(&config.data_dir.join(GROUPS_DIR), config.groups.limits())
+            .context("opening the consumer groups' committed offsets")?,
+    );
+    let policy = ServicePolicy {
+        node_id: config.node_id,
+        auto_create: config.topics.auto_create,
+        default_partitions: config.topics.default_partitions,
+        broker_configs: crate::service::broker_configs::describe(&config),
+    };
+    let host: Arc<dyn HostBroker> =
+        Arc::new(BrokerService::new(storage.clone(), groups.clone(), policy));
     let cache_dir = config
         .plugins
         .cache
@@ -67,22 +92,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             frame_bytes_max: settings.frame_bytes_max,
             connections_max: settings.connections_max,
             storage: storage.clone(),
+            groups: groups.clone(),
         };
         listeners.spawn(listener.run(stopped.clone()));
         slots.push(slot);
     }
-    let retention = tokio::spawn(crate::retention::run(
+    let mut background = JoinSet::new();
+    background.spawn(crate::retention::run(
         storage.clone(),
         std::time::Duration::from_millis(config.topics.retention_check_ms),
         stopped.clone(),
     ));
+    background.spawn(crate::retention::compact(
+        storage.clone(),
+        std::time::Duration::from_millis(config.topics.compaction_check_ms),
+        stopped.clone(),
+    ));
+    background.spawn(tick_groups(groups.clone(), stopped.clone()));
     tracing::info!(listeners = slots.len(), "sluice ready");
 
     wait_for_shutdown(&runtime, &slots).await?;
     tracing::info!("shutting down");
     stop.send_replace(true);
     while listeners.join_next().await.is_some() {}
-    let _ = retention.await;
+    while background.join_next().await.is_some() {}
     let flushed = tokio::task::spawn_blocking(move || storage.flush()).await?;
     flushed.context("flushing storage at shutdown")?;
     tracing::info!("stopped");
@@ -124,14 +157,18 @@ pub fn storage_config(config: &Config) -> anyhow::Result<StorageConfig> {
 }
 
 /// Environment variable naming failure points to arm at start, for fault-injection tests:
-/// `point=action[*count];...` (see `sluice_storage::FailPoints::arm_from_spec`).
+/// `point=action[*count];...` (see `sluice_storage::FailPoints::arm_from_spec`): storage's
+/// points, and the broker's `append-response` (any action: the connection loses the response
+/// to a successful append).
 pub const FAIL_POINTS_ENV: &str = "SLUICE_FAIL_POINTS";
 
 fn fail_points_from_env() -> anyhow::Result<FailPoints> {
     let points = FailPoints::default();
     if let Ok(spec) = std::env::var(FAIL_POINTS_ENV) {
+        let mut known = FAIL_POINT_NAMES.to_vec();
+        known.push(APPEND_RESPONSE_FAIL_POINT);
         points
-            .arm_from_spec(&spec)
+            .arm_from_spec_among(&spec, &known)
             .map_err(|e| anyhow::anyhow!("{FAIL_POINTS_ENV}: {e}"))?;
         tracing::warn!(%spec, "failure points armed");
     }

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sluice_broker::plugins::BUILTIN_CODECS;
-use sluice_broker::service::BrokerService;
+use sluice_broker::service::{BrokerService, ServicePolicy};
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{Limits, Runtime};
 use sluice_storage::{Storage, StorageConfig};
 
@@ -28,7 +29,18 @@ fn cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
 
 async fn load(cache: &Path, storage: &Arc<Storage>) -> String {
     let runtime = Runtime::new(Some(cache.to_path_buf())).unwrap();
-    let host = Arc::new(BrokerService::new(storage.clone(), 0, true, 1));
+    let groups =
+        Coordinator::open(&storage.config().dir.join("groups"), Default::default()).unwrap();
+    let policy = ServicePolicy {
+        auto_create: true,
+        default_partitions: 1,
+        ..ServicePolicy::default()
+    };
+    let host = Arc::new(BrokerService::new(
+        storage.clone(),
+        Arc::new(groups),
+        policy,
+    ));
     let plugin = runtime
         .load_codec(
             "builtin:codec-kafka",

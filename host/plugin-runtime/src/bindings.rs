@@ -11,9 +11,17 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::sluice::plugin::protocol::{ConnectionInfo, LogPosition, Output, Wait, WakeOn};
+pub use exports::sluice::plugin::protocol::{
+    ConnectionInfo, GroupWatch, LogPosition, Output, Wait, WakeOn,
+};
 pub use sluice::plugin::broker::{
-    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TimestampOffset, TopicInfo,
+    AppendResult, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, PartitionOffsets,
+    ProducerIdentity, ReadResult, TimestampOffset, TopicInfo,
+};
+pub use sluice::plugin::groups::{
+    CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupErrorCode, GroupOverview,
+    GroupState, JoinOutcome, JoinRequest, JoinResult, MemberDescription, MemberIdentity,
+    MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use sluice::plugin::log::Level as LogLevel;
 pub use sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};

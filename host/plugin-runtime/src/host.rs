@@ -1,4 +1,4 @@
-//! What the host offers plugins: the `broker` and `log` imports.
+//! What the host offers plugins: the `broker`, `groups` and `log` imports.
 //!
 //! The runtime does not know what a topic is. It forwards each import to a [`HostBroker`]
 //! that the broker crate implements over storage, so this crate stays free of storage and the
@@ -8,16 +8,19 @@ use std::sync::Arc;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, WasmList};
 
-use crate::bindings::sluice::plugin::{broker, log, types};
+use crate::bindings::sluice::plugin::{broker, groups, log, types};
 use crate::bindings::{
-    AppendResult, BrokerError, ClusterInfo, LogLevel, PartitionOffsets, ReadResult,
-    TimestampOffset, TopicInfo,
+    AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
+    ConfigEntry, GroupDescription, GroupError, GroupOverview, JoinOutcome, JoinRequest, JoinResult,
+    LogLevel, MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, SyncOutcome,
+    SyncRequest, TimestampOffset, TopicInfo, TopicPartition,
 };
 use crate::sandbox::StoreState;
 
-/// Broker operations, as the `broker` interface of `wit/broker.wit` documents them. Called on
-/// the thread running the plugin, inside a plugin call: implementations must not block for long.
-pub trait HostBroker: Send + Sync + 'static {
+/// Broker operations, as the `broker` interface of `wit/broker.wit` documents them, and the
+/// group service of `wit/groups.wit`. Called on the thread running the plugin, inside a plugin
+/// call: implementations must not block for long.
+pub trait HostBroker: HostGroups + Send + Sync + 'static {
     /// `broker.cluster`.
     fn cluster(&self) -> ClusterInfo;
     /// `broker.list-topics`.
@@ -57,6 +60,82 @@ pub trait HostBroker: Send + Sync + 'static {
         partition: u32,
         timestamp: i64,
     ) -> Result<Option<TimestampOffset>, BrokerError>;
+    /// `broker.create-partitions`.
+    fn create_partitions(
+        &self,
+        name: &str,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError>;
+    /// `broker.describe-topic-configs`.
+    fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, BrokerError>;
+    /// `broker.describe-broker-configs`.
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry>;
+    /// `broker.alter-topic-configs`.
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError>;
+    /// `broker.delete-records`.
+    fn delete_records(&self, topic: &str, partition: u32, offset: i64) -> Result<i64, BrokerError>;
+    /// `broker.init-producer-id`.
+    fn init_producer_id(
+        &self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError>;
+}
+
+/// One result per item of a group call, or one error for the whole call.
+pub type GroupResults = Result<Vec<Result<(), GroupError>>, GroupError>;
+
+/// The `groups` interface of `wit/groups.wit`.
+pub trait HostGroups: Send + Sync + 'static {
+    /// `groups.join`.
+    fn join(&self, request: JoinRequest) -> Result<JoinOutcome, GroupError>;
+    /// `groups.join-poll`.
+    fn join_poll(&self, group: &str, member_id: &str) -> Result<Option<JoinResult>, GroupError>;
+    /// `groups.sync`.
+    fn sync(&self, request: SyncRequest) -> Result<SyncOutcome, GroupError>;
+    /// `groups.sync-poll`.
+    fn sync_poll(
+        &self,
+        group: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<Option<Vec<u8>>, GroupError>;
+    /// `groups.heartbeat`.
+    fn heartbeat(
+        &self,
+        group: &str,
+        member: MemberIdentity,
+        generation: i32,
+    ) -> Result<(), GroupError>;
+    /// `groups.leave`.
+    fn leave(&self, group: &str, members: Vec<MemberIdentity>) -> GroupResults;
+    /// `groups.list-groups`.
+    fn list_groups(&self) -> Vec<GroupOverview>;
+    /// `groups.describe-group`.
+    fn describe_group(&self, group: &str) -> Result<GroupDescription, GroupError>;
+    /// `groups.delete-group`.
+    fn delete_group(&self, group: &str) -> Result<(), GroupError>;
+    /// `groups.commit-offsets`.
+    fn commit_offsets(
+        &self,
+        group: &str,
+        author: CommitAuthor,
+        offsets: Vec<CommittedOffset>,
+    ) -> GroupResults;
+    /// `groups.fetch-offsets`.
+    fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<CommittedOffset>, GroupError>;
+    /// `groups.delete-offsets`.
+    fn delete_offsets(&self, group: &str, partitions: Vec<TopicPartition>) -> GroupResults;
 }
 
 /// A shared handle, so several plugins can serve one broker.
@@ -117,10 +196,110 @@ impl broker::Host for StoreState {
     ) -> Result<Option<TimestampOffset>, BrokerError> {
         self.host.offset_for_timestamp(&topic, partition, timestamp)
     }
+    fn create_partitions(
+        &mut self,
+        name: String,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError> {
+        self.host.create_partitions(&name, count, validate_only)
+    }
+    fn describe_topic_configs(&mut self, name: String) -> Result<Vec<ConfigEntry>, BrokerError> {
+        self.host.describe_topic_configs(&name)
+    }
+    fn describe_broker_configs(&mut self) -> Vec<ConfigEntry> {
+        self.host.describe_broker_configs()
+    }
+    fn alter_topic_configs(
+        &mut self,
+        name: String,
+        changes: Vec<ConfigChange>,
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        self.host
+            .alter_topic_configs(&name, &changes, replace, validate_only)
+    }
+    fn delete_records(
+        &mut self,
+        topic: String,
+        partition: u32,
+        offset: i64,
+    ) -> Result<i64, BrokerError> {
+        self.host.delete_records(&topic, partition, offset)
+    }
+    fn init_producer_id(
+        &mut self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError> {
+        self.host.init_producer_id(current)
+    }
+}
+
+impl groups::Host for StoreState {
+    fn join(&mut self, request: JoinRequest) -> Result<JoinOutcome, GroupError> {
+        self.host.join(request)
+    }
+    fn join_poll(
+        &mut self,
+        group: String,
+        member_id: String,
+    ) -> Result<Option<JoinResult>, GroupError> {
+        self.host.join_poll(&group, &member_id)
+    }
+    fn sync(&mut self, request: SyncRequest) -> Result<SyncOutcome, GroupError> {
+        self.host.sync(request)
+    }
+    fn sync_poll(
+        &mut self,
+        group: String,
+        member_id: String,
+        generation: i32,
+    ) -> Result<Option<Vec<u8>>, GroupError> {
+        self.host.sync_poll(&group, &member_id, generation)
+    }
+    fn heartbeat(
+        &mut self,
+        group: String,
+        member: MemberIdentity,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        self.host.heartbeat(&group, member, generation)
+    }
+    fn leave(&mut self, group: String, members: Vec<MemberIdentity>) -> GroupResults {
+        self.host.leave(&group, members)
+    }
+    fn list_groups(&mut self) -> Vec<GroupOverview> {
+        self.host.list_groups()
+    }
+    fn describe_group(&mut self, group: String) -> Result<GroupDescription, GroupError> {
+        self.host.describe_group(&group)
+    }
+    fn delete_group(&mut self, group: String) -> Result<(), GroupError> {
+        self.host.delete_group(&group)
+    }
+    fn commit_offsets(
+        &mut self,
+        group: String,
+        author: CommitAuthor,
+        offsets: Vec<CommittedOffset>,
+    ) -> GroupResults {
+        self.host.commit_offsets(&group, author, offsets)
+    }
+    fn fetch_offsets(
+        &mut self,
+        group: String,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<CommittedOffset>, GroupError> {
+        self.host.fetch_offsets(&group, partitions)
+    }
+    fn delete_offsets(&mut self, group: String, partitions: Vec<TopicPartition>) -> GroupResults {
+        self.host.delete_offsets(&group, partitions)
+    }
 }
 
 /// The `broker` interface as the component model names it; follows the package version in `wit/`.
-const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.2.0";
+const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.3.0";
 
 /// Redefines `broker.append` to hand the host a view of the batches in the guest's memory
 /// instead of a copy: appends move most of a broker's bytes, and the generated binding would

@@ -20,12 +20,16 @@ mod limits;
 mod sandbox;
 
 pub use bindings::{
-    AppendResult, BrokerError, ClusterInfo, ConnectionInfo, ErrorCode, LogLevel, LogPosition,
-    Output, PartitionOffsets, PluginInfo, ReadResult, TimestampOffset, TopicInfo, Wait, WakeOn,
+    AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
+    ConfigEntry, ConfigOp, ConfigSource, ConnectionInfo, ErrorCode, GroupDescription, GroupError,
+    GroupErrorCode, GroupOverview, GroupState, GroupWatch, JoinOutcome, JoinRequest, JoinResult,
+    LogLevel, LogPosition, MemberDescription, MemberIdentity, MemberMetadata, Output,
+    PartitionOffsets, PluginInfo, ProducerIdentity, Protocol, ReadResult, SyncOutcome, SyncRequest,
+    TimestampOffset, TopicInfo, TopicPartition, Wait, WakeOn,
 };
 pub use cache::sha256_hex;
 pub use codec::{CodecPlugin, CodecSession, PluginStats};
 pub use engine::Runtime;
 pub use error::{CallError, FailureCause, LoadError};
-pub use host::HostBroker;
+pub use host::{GroupResults, HostBroker, HostGroups};
 pub use limits::Limits;

@@ -2,8 +2,11 @@
 use std::sync::Arc;
 
 use sluice_plugin_runtime::{
-    AppendResult, BrokerError, ClusterInfo, HostBroker, Limits, LoadError, PartitionOffsets,
-    ReadResult, Runtime, TimestampOffset, TopicInfo,
+    AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
+    ConfigEntry, GroupDescription, GroupError, GroupErrorCode, GroupOverview, GroupResults,
+    HostBroker, HostGroups, JoinOutcome, JoinRequest, JoinResult, Limits, LoadError,
+    MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, Runtime, SyncOutcome,
+    SyncRequest, TimestampOffset, TopicInfo, TopicPartition,
 };
 
 /// A host that refuses everything: these tests never get as far as a broker call.
@@ -58,6 +61,83 @@ impl HostBroker for NoBroker {
     ) -> Result<Option<TimestampOffset>, BrokerError> {
         Err(refused())
     }
+    fn create_partitions(&self, _: &str, _: u32, _: bool) -> Result<TopicInfo, BrokerError> {
+        Err(refused())
+    }
+    fn describe_topic_configs(&self, _: &str) -> Result<Vec<ConfigEntry>, BrokerError> {
+        Err(refused())
+    }
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry> {
+        Vec::new()
+    }
+    fn alter_topic_configs(
+        &self,
+        _: &str,
+        _: &[ConfigChange],
+        _: bool,
+        _: bool,
+    ) -> Result<(), BrokerError> {
+        Err(refused())
+    }
+    fn delete_records(&self, _: &str, _: u32, _: i64) -> Result<i64, BrokerError> {
+        Err(refused())
+    }
+    fn init_producer_id(
+        &self,
+        _: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError> {
+        Err(refused())
+    }
+}
+
+fn no_group() -> GroupError {
+    GroupError {
+        code: GroupErrorCode::Storage,
+        message: "test host".into(),
+    }
+}
+
+impl HostGroups for NoBroker {
+    fn join(&self, _: JoinRequest) -> Result<JoinOutcome, GroupError> {
+        Err(no_group())
+    }
+    fn join_poll(&self, _: &str, _: &str) -> Result<Option<JoinResult>, GroupError> {
+        Err(no_group())
+    }
+    fn sync(&self, _: SyncRequest) -> Result<SyncOutcome, GroupError> {
+        Err(no_group())
+    }
+    fn sync_poll(&self, _: &str, _: &str, _: i32) -> Result<Option<Vec<u8>>, GroupError> {
+        Err(no_group())
+    }
+    fn heartbeat(&self, _: &str, _: MemberIdentity, _: i32) -> Result<(), GroupError> {
+        Err(no_group())
+    }
+    fn leave(&self, _: &str, _: Vec<MemberIdentity>) -> GroupResults {
+        Err(no_group())
+    }
+    fn list_groups(&self) -> Vec<GroupOverview> {
+        Vec::new()
+    }
+    fn describe_group(&self, _: &str) -> Result<GroupDescription, GroupError> {
+        Err(no_group())
+    }
+    fn delete_group(&self, _: &str) -> Result<(), GroupError> {
+        Err(no_group())
+    }
+    fn commit_offsets(&self, _: &str, _: CommitAuthor, _: Vec<CommittedOffset>) -> GroupResults {
+        Err(no_group())
+    }
+    fn fetch_offsets(
+        &self,
+        _: &str,
+        _: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<CommittedOffset>, GroupError> {
+        Err(no_group())
+    }
+    fn delete_offsets(&self, _: &str, _: Vec<TopicPartition>) -> GroupResults {
+        Err(no_group())
+    }
 }
 
 fn load(bytes: &[u8]) -> Result<(), LoadError> {
@@ -85,7 +165,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
     let err = load(&empty).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
     assert!(
-        err.to_string().contains("sluice:plugin/codec@0.2.0"),
+        err.to_string().contains("sluice:plugin/codec@0.3.0"),
         "{err}"
     );
 }
@@ -93,7 +173,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
 #[test]
 fn a_component_importing_what_the_host_does_not_offer_is_refused() {
     let wants_more =
-        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.2.0" (instance)))"#).unwrap();
+        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.3.0" (instance)))"#).unwrap();
     let err = load(&wants_more).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
 }

@@ -40,6 +40,9 @@ const CRC: Range<usize> = 17..21;
 pub const CRC_START: usize = 21;
 const LAST_OFFSET_DELTA: Range<usize> = 23..27;
 const MAX_TIMESTAMP: Range<usize> = 35..43;
+const PRODUCER_ID: Range<usize> = 43..51;
+const PRODUCER_EPOCH: Range<usize> = 51..53;
+const BASE_SEQUENCE: Range<usize> = 53..57;
 const RECORD_COUNT: Range<usize> = 57..61;
 
 /// The header fields storage relies on.
@@ -61,6 +64,33 @@ pub struct BatchHeader {
     pub record_count: i32,
     /// The largest record timestamp, as the producer (or LogAppendTime) set it.
     pub max_timestamp: i64,
+    /// Who wrote the batch, for idempotence checks.
+    pub producer: ProducerFields,
+}
+
+/// The idempotence fields of a batch header: an idempotent producer numbers its batches so a
+/// retried one can be recognised (KIP-98).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerFields {
+    /// Negative when the producer is not idempotent.
+    pub id: i64,
+    /// Bumped when a producer restarts with the same id; older epochs are fenced.
+    pub epoch: i16,
+    /// Sequence number of the first record; the others follow it.
+    pub base_sequence: i32,
+}
+
+impl ProducerFields {
+    /// Whether the batch takes part in idempotence checks.
+    pub fn is_idempotent(&self) -> bool {
+        self.id >= 0
+    }
+}
+
+fn be_i16(bytes: &[u8], at: Range<usize>) -> i16 {
+    let mut b = [0u8; 2];
+    b.copy_from_slice(&bytes[at]);
+    i16::from_be_bytes(b)
 }
 
 /// Why bytes are not a valid batch. Becomes `CorruptBatch` on append and a truncation reason
@@ -107,10 +137,11 @@ pub enum BatchFault {
     /// At recovery: the leader epoch is not the one storage writes, so the bytes were damaged.
     #[error("leader epoch {0} where storage writes {LEADER_EPOCH_STORED}")]
     LeaderEpoch(i32),
-    /// At recovery: a gap or overlap in offsets.
+    /// At recovery: offsets going backwards (an overlap), or a gap where compaction cannot have
+    /// left one (the active segment).
     #[error("base offset {found} where {expected} was expected")]
     NotContiguous {
-        /// The previous batch's last offset + 1.
+        /// The previous batch's last offset + 1 (or the segment's base offset).
         expected: i64,
         /// From the header.
         found: i64,
@@ -161,6 +192,11 @@ impl BatchHeader {
             last_offset_delta: be_i32(header, LAST_OFFSET_DELTA),
             record_count: be_i32(header, RECORD_COUNT),
             max_timestamp: be_i64(header, MAX_TIMESTAMP),
+            producer: ProducerFields {
+                id: be_i64(header, PRODUCER_ID),
+                epoch: be_i16(header, PRODUCER_EPOCH),
+                base_sequence: be_i32(header, BASE_SEQUENCE),
+            },
         }
     }
 
@@ -201,6 +237,8 @@ pub struct Span {
     pub offset_count: i64,
     /// Its maxTimestamp, for the time index.
     pub max_timestamp: i64,
+    /// Its idempotence fields, checked against the partition's producer state.
+    pub producer: ProducerFields,
 }
 
 /// Validates an append's input, which must be one or more whole batches back to back, and
@@ -253,6 +291,7 @@ pub fn split(input: &[u8], batch_bytes_max: u32) -> Result<Vec<Span>, StorageErr
             range: at..end,
             offset_count: i64::from(header_fields.last_offset_delta) + 1,
             max_timestamp: header_fields.max_timestamp,
+            producer: header_fields.producer,
         });
         at = end;
     }
@@ -273,6 +312,13 @@ pub fn rewrite(batch: &mut [u8], base_offset: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `bare` batches carry: zeroes.
+    const NO_PRODUCER: ProducerFields = ProducerFields {
+        id: 0,
+        epoch: 0,
+        base_sequence: 0,
+    };
 
     /// Smallest valid batch: a header spanning `deltas + 1` offsets and no record bytes.
     fn bare(deltas: i32) -> Vec<u8> {
@@ -297,12 +343,14 @@ mod tests {
                 Span {
                     range: 0..61,
                     offset_count: 1,
-                    max_timestamp: 0
+                    max_timestamp: 0,
+                    producer: NO_PRODUCER,
                 },
                 Span {
                     range: 61..122,
                     offset_count: 5,
-                    max_timestamp: 0
+                    max_timestamp: 0,
+                    producer: NO_PRODUCER,
                 }
             ]
         );

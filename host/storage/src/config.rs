@@ -95,6 +95,26 @@ pub struct RetentionReport {
     pub bytes: u64,
 }
 
+/// What a compaction pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactionReport {
+    /// Partitions a pass ran on (dirty enough, or forced).
+    pub partitions_cleaned: u64,
+    /// Records dropped: superseded, expired tombstones, keyless.
+    pub records_removed: u64,
+    /// Bytes the rewritten segments shrank by.
+    pub bytes_freed: u64,
+}
+
+impl CompactionReport {
+    /// Adds another pass's counts to these.
+    pub fn add(&mut self, other: CompactionReport) {
+        self.partitions_cleaned += other.partitions_cleaned;
+        self.records_removed += other.records_removed;
+        self.bytes_freed += other.bytes_freed;
+    }
+}
+
 /// What `append` assigned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
@@ -109,6 +129,9 @@ pub struct AppendResult {
     /// The high watermark right after the append. Below `last_offset + 1` the write is not
     /// yet durable under the `fsync` policy: wait on `Storage::watch` until it passes.
     pub high_watermark: i64,
+    /// The batches were a retry of an idempotent producer's append: nothing was written, and
+    /// the offsets are those the original append got.
+    pub duplicate: bool,
 }
 
 /// What `read` found.

@@ -47,7 +47,8 @@ pub enum StorageError {
         /// Offset the next record will get.
         log_end: i64,
     },
-    /// One batch is above `StorageConfig::batch_bytes_max`.
+    /// One batch is above the topic's `max.message.bytes` (itself capped by
+    /// `StorageConfig::batch_bytes_max`).
     #[error("record batch of {bytes} bytes is above the limit of {max}")]
     RecordTooLarge {
         /// Size of the offending batch, header included.
@@ -55,6 +56,11 @@ pub enum StorageError {
         /// The configured limit.
         max: u32,
     },
+    /// A well-formed batch holding a record the topic refuses (a record without a key on a
+    /// compacted topic), or records that cannot be read (hostile lengths, a compressed
+    /// payload that does not decompress or decompresses past the limit); nothing was appended.
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// Bytes that are not valid Kafka v2 record batches; nothing was appended.
     #[error("corrupt record batch: {0}")]
     CorruptBatch(String),
@@ -112,6 +118,41 @@ pub enum StorageError {
         /// The configured limit.
         max: usize,
     },
+    /// An idempotent producer's batch under an epoch older than the one storage last saw for
+    /// its id: a newer instance of the producer took over (Kafka's `INVALID_PRODUCER_EPOCH`,
+    /// the producer is fenced). Nothing was appended.
+    #[error(
+        "producer {producer_id} is fenced: its epoch {epoch} is older than the current epoch {current}"
+    )]
+    InvalidProducerEpoch {
+        /// The producer id in the batch.
+        producer_id: i64,
+        /// The epoch in the batch.
+        epoch: i16,
+        /// The newest epoch storage knows for that id.
+        current: i16,
+    },
+    /// An idempotent producer's batch whose sequence number does not follow the producer's
+    /// last batch, so records were lost in between (Kafka's `OUT_OF_ORDER_SEQUENCE_NUMBER`).
+    /// Nothing was appended.
+    #[error(
+        "out-of-order sequence from producer {producer_id} (epoch {epoch}): the batch starting \
+         at sequence {first_sequence} {reason}"
+    )]
+    OutOfOrderSequence {
+        /// The producer id in the batch.
+        producer_id: i64,
+        /// The epoch in the batch.
+        epoch: i16,
+        /// The batch's base sequence.
+        first_sequence: i32,
+        /// What was expected instead.
+        reason: String,
+    },
+    /// `init_producer_id` was asked to bump the epoch of a producer id storage never handed
+    /// out (Kafka's `INVALID_PRODUCER_ID_MAPPING`).
+    #[error("producer id {0} was never allocated by this broker")]
+    InvalidProducerIdMapping(i64),
 }
 
 /// Wraps an I/O error with what storage was doing: `.map_err(io_error("open", &path))`.

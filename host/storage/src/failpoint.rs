@@ -73,15 +73,22 @@ impl FailPoints {
     /// Parses `point=action[*count]` items separated by `;`, e.g.
     /// `fsync=error*1;roll=abort;append=sleep(200)`, and arms each.
     pub fn arm_from_spec(&self, spec: &str) -> Result<(), String> {
+        self.arm_from_spec_among(spec, &FAIL_POINT_NAMES)
+    }
+
+    /// [`FailPoints::arm_from_spec`] for a caller with points of its own besides storage's:
+    /// the broker shares one set with storage and checks its own names with
+    /// [`FailPoints::check`].
+    pub fn arm_from_spec_among(&self, spec: &str, known: &[&str]) -> Result<(), String> {
         for item in spec.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             let (name, rest) = item
                 .split_once('=')
                 .ok_or_else(|| format!("`{item}`: expected point=action"))?;
             let name = name.trim();
-            if !FAIL_POINT_NAMES.contains(&name) {
+            if !known.contains(&name) {
                 return Err(format!(
                     "unknown failure point `{name}`; known: {}",
-                    FAIL_POINT_NAMES.join(", ")
+                    known.join(", ")
                 ));
             }
             let (action, count) = match rest.split_once('*') {
@@ -112,7 +119,7 @@ impl FailPoints {
     }
 
     /// Called at the point `name`: does what it is armed to do, if anything.
-    pub(crate) fn check(&self, name: &str) -> Result<(), StorageError> {
+    pub fn check(&self, name: &str) -> Result<(), StorageError> {
         if !self.inner.any.load(Ordering::Acquire) {
             return Ok(());
         }

@@ -110,7 +110,9 @@ impl SegmentIndex {
         for i in 0..n {
             let e = self.offset_entry(i);
             let ok = match previous {
-                None => e.offset == self.base_offset && e.position == 0,
+                // Compaction may have removed the segment's first records: its first batch
+                // then starts above the base offset the file is named after.
+                None => e.offset >= self.base_offset && e.position == 0,
                 Some(p) => e.offset > p.offset && e.position >= p.position + INDEX_INTERVAL_BYTES,
             };
             if !ok || e.position >= log_bytes {

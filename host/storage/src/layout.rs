@@ -3,10 +3,13 @@
 //! ```text
 //! <dir>/lock                                    held (flock) while a Storage is open
 //! <dir>/meta.toml                               cluster id, format version
+//! <dir>/producer-ids                            start of the next block of producer ids
 //! <dir>/topics/<topic>/topic.toml               partition count; written last at create
 //! <dir>/topics/<topic>/<partition>/<base>.log   record batches, base offset in 20 digits
+//! <dir>/topics/<topic>/<partition>/log-start     log start set by DeleteRecords
 //! <dir>/topics/<topic>/<partition>/<base>.index      sparse offset index (mmap'd)
 //! <dir>/topics/<topic>/<partition>/<base>.timeindex  sparse time index (mmap'd)
+//! <dir>/topics/<topic>/<partition>/<base>.*.cleaned  compaction output before its swap
 //! <dir>/queues/<queue>/cursor.*                 a queue's acknowledgements and delivery counts
 //! <dir>/lost+found/<topic>/<partition>/         what `repair` cut out of a corrupt log
 //! <dir>/deleted/<topic>.<nanos>.deleted         topics being deleted; emptied at open
@@ -42,6 +45,11 @@ impl Layout {
     /// Cluster-wide metadata.
     pub fn meta_file(&self) -> PathBuf {
         self.root.join("meta.toml")
+    }
+
+    /// Where producer ids are allocated from, across restarts.
+    pub fn producer_ids_file(&self) -> PathBuf {
+        self.root.join("producer-ids")
     }
 
     /// Parent of every topic directory.
@@ -81,6 +89,11 @@ pub fn topic_meta_file(topic_dir: &Path) -> PathBuf {
     topic_dir.join("topic.toml")
 }
 
+/// The log start DeleteRecords set in a partition.
+pub fn log_start_file(partition_dir: &Path) -> PathBuf {
+    partition_dir.join("log-start")
+}
+
 /// One partition's directory.
 pub fn partition_dir(topic_dir: &Path, partition: u32) -> PathBuf {
     topic_dir.join(partition.to_string())
@@ -109,6 +122,18 @@ pub fn parse_log_file(name: &str) -> Option<i64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// Suffix of a segment file compaction wrote and has not yet swapped in
+/// (`<base>.log.cleaned`, `<base>.index.cleaned`, `<base>.timeindex.cleaned`); any found at
+/// open are leftovers of a compaction cut short, and removed.
+pub const CLEANED_SUFFIX: &str = ".cleaned";
+
+/// The compaction output that will replace the segment file `path`.
+pub fn cleaned_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(CLEANED_SUFFIX);
+    PathBuf::from(name)
 }
 
 /// The temporary sibling a file is written to before being renamed over `path`.

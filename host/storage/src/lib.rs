@@ -3,7 +3,7 @@
 //!
 //! **Architecture Invariant:** storage knows nothing of plugins, wasm, sockets or protocols.
 //! It stores batches exactly as produced (apart from the base offset and leader epoch it owns)
-//! and never decompresses them.
+//! and decompresses them only on compacted topics, to read keys.
 //!
 //! Flow, in module order: [`Storage`] (this file, the facade the broker shares as
 //! `Arc<Storage>`) → `names` (topic names) → `topic` and `topic_config` (create, load, delete
@@ -12,6 +12,13 @@
 //! validation, no I/O) → `index` and `index_file` (mmap'd sparse offset and time indexes) →
 //! `recovery` (scanning a segment) → `meta` and `layout` (metadata files and paths);
 //! `cursor` (queue acknowledgements) and `failpoint` (named failure points) stand aside.
+//! Compacted topics (`cleanup.policy` with `compact`) add `records` (the records inside a
+//! batch, decompressed) and `compaction` with `partition/compact` (keep the latest record per
+//! key, rewriting sealed segments).
+//! Idempotent producers add `producers` (per-partition epochs and last batches, checked by
+//! every append; `partition/idempotence` rebuilds them at open) and `producer_ids` (ids
+//! unique across restarts); `partition/delete_records` raises a partition's log start
+//! durably (Kafka's DeleteRecords).
 //!
 //! Durability: under a topic's `fsync` policy an append returns before it is durable, and its
 //! records become visible (the high watermark passes them) once the sync thread has fsynced
@@ -24,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod compaction;
 mod config;
 mod cursor;
 mod error;
@@ -34,6 +42,9 @@ mod layout;
 mod meta;
 mod names;
 mod partition;
+mod producer_ids;
+mod producers;
+mod records;
 mod recovery;
 mod segment;
 mod stats;
@@ -48,8 +59,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use config::{
-    AppendResult, BATCH_BYTES_MAX_DEFAULT, PARTITIONS_MAX_DEFAULT, PartitionOffsets,
-    READ_BYTES_MAX_DEFAULT, ReadResult, RetentionReport, StorageConfig, TimestampOffset, TopicInfo,
+    AppendResult, BATCH_BYTES_MAX_DEFAULT, CompactionReport, PARTITIONS_MAX_DEFAULT,
+    PartitionOffsets, READ_BYTES_MAX_DEFAULT, ReadResult, RetentionReport, StorageConfig,
+    TimestampOffset, TopicInfo,
 };
 pub use cursor::{
     CURSOR_COUNTED_MAX_DEFAULT, CURSOR_JOURNAL_BYTES_MAX_DEFAULT, CURSOR_RANGES_MAX_DEFAULT,
@@ -58,9 +70,17 @@ pub use cursor::{
 pub use error::StorageError;
 pub use failpoint::{FAIL_POINT_NAMES, FailAction, FailPoints};
 pub use names::{TOPIC_NAME_BYTES_MAX, validate_topic_name};
+pub use partition::DELETE_TO_HIGH_WATERMARK;
+pub use producer_ids::PRODUCER_ID_BLOCK_SIZE;
+pub use producers::{
+    PRODUCER_BATCHES_CACHED, PRODUCER_ID_EXPIRATION_MS_DEFAULT, PRODUCER_STATE_SEGMENTS_SCANNED,
+    PRODUCERS_PER_PARTITION_MAX,
+};
+pub use records::DECOMPRESSED_BYTES_MAX;
 pub use stats::StorageStats;
 pub use topic_config::{
-    ConfigEntry, ConfigSource, Durability, TOPIC_CONFIG_NAMES, TopicConfig, TopicOverrides,
+    CleanupPolicy, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, DirtyRatio, Durability,
+    TOPIC_CONFIG_NAMES, TopicConfig, TopicOverrides,
 };
 
 use error::io_error;
@@ -90,6 +110,8 @@ pub struct Storage {
     stats: Arc<stats::Stats>,
     /// Group commit. Declared before the lock so it stops (flushing) while the lock is held.
     syncer: Syncer,
+    /// Allocates idempotent producers' ids, unique across restarts.
+    producer_ids: producer_ids::ProducerIds,
     /// Held (flock) for the life of this value so two brokers never share a directory.
     _dir_lock: File,
 }
@@ -97,8 +119,13 @@ pub struct Storage {
 impl Storage {
     /// Opens the data directory, creating it if missing, and loads and recovers every topic.
     /// Fails if another `Storage` (in this or another process) has it open.
-    pub fn open(config: StorageConfig) -> Result<Storage, StorageError> {
+    pub fn open(mut config: StorageConfig) -> Result<Storage, StorageError> {
         config.topic_defaults.validate()?;
+        // `batch_bytes_max` is the ceiling of every topic's `max.message.bytes`, the broker
+        // default's included.
+        let ceiling = config.batch_bytes_max;
+        let default_max = &mut config.topic_defaults.max_message_bytes;
+        *default_max = (*default_max).min(ceiling);
         let layout = Layout::new(config.dir.clone());
         fs::create_dir_all(layout.root()).map_err(io_error("create directory", layout.root()))?;
         let dir_lock = lock_dir(&layout)?;
@@ -117,6 +144,7 @@ impl Storage {
             now_ms: now_ms(),
         };
         let topics = load_topics(&layout, cx)?;
+        let producer_ids = producer_ids::ProducerIds::open(&layout)?;
         let syncer = Syncer::start().map_err(|e| StorageError::Io {
             context: "start the sync thread".to_owned(),
             source: e,
@@ -133,6 +161,7 @@ impl Storage {
             deletions: AtomicU64::new(0),
             stats,
             syncer,
+            producer_ids,
             _dir_lock: dir_lock,
         })
     }
@@ -207,7 +236,8 @@ impl Storage {
         overrides: &TopicOverrides,
     ) -> Result<TopicInfo, StorageError> {
         validate_topic_name(name)?;
-        TopicConfig::resolve(&self.config.topic_defaults, overrides)?;
+        TopicConfig::resolve(&self.config.topic_defaults, overrides)?
+            .check_ceiling(self.config.batch_bytes_max)?;
         if partitions == 0 || partitions > self.config.partitions_max {
             return Err(StorageError::InvalidPartitions {
                 requested: partitions,
@@ -256,9 +286,51 @@ impl Storage {
         overrides: &TopicOverrides,
     ) -> Result<TopicInfo, StorageError> {
         let topic = self.lookup(name)?;
+        TopicConfig::resolve(&self.config.topic_defaults, overrides)?
+            .check_ceiling(self.config.batch_bytes_max)?;
         topic.set_overrides(&self.config.topic_defaults, overrides)?;
         tracing::info!(topic = name, ?overrides, "topic settings changed");
         Ok(topic.info())
+    }
+
+    /// Alters a topic's settings, all or nothing: every change is checked before anything is
+    /// written, and with `validate_only` nothing is. `replace` is Kafka's AlterConfigs (the
+    /// overrides become exactly what `changes` sets); otherwise IncrementalAlterConfigs
+    /// (`Set`, `Delete`, and `Append`/`Subtract` on list settings). Returns the topic as it
+    /// is, or would be.
+    pub fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<TopicInfo, StorageError> {
+        let topic = self.lookup(name)?;
+        let defaults = &self.config.topic_defaults;
+        let (config, overrides) = topic.alter_overrides(validate_only, |current| {
+            let (config, overrides) =
+                topic_config::alter_overrides(current, defaults, changes, replace)?;
+            config.check_ceiling(self.config.batch_bytes_max)?;
+            Ok((config, overrides))
+        })?;
+        if !validate_only {
+            tracing::info!(topic = name, ?overrides, "topic settings changed");
+        }
+        Ok(TopicInfo {
+            name: name.to_owned(),
+            partitions: topic.partition_count(),
+            config,
+            overrides,
+        })
+    }
+
+    /// Every setting of a topic: value, source (topic override, broker default, built-in
+    /// default), the value without the override, read-only flag and documentation.
+    pub fn describe_topic_config(&self, name: &str) -> Result<Vec<ConfigEntry>, StorageError> {
+        let info = self.lookup(name)?.info();
+        Ok(info
+            .config
+            .describe(&self.config.topic_defaults, &info.overrides))
     }
 
     /// Grows a topic to `total` partitions; the existing ones keep their data.
@@ -288,8 +360,8 @@ impl Storage {
         let topic = self.lookup(topic)?;
         let config = topic.config();
         let partition = topic.partition(partition)?;
-        let (result, need) =
-            partition.append(batches, &config, self.config.batch_bytes_max, now_ms())?;
+        let batch_max = config.max_message_bytes.min(self.config.batch_bytes_max);
+        let (result, need) = partition.append(batches, &config, batch_max, now_ms())?;
         self.schedule(&partition, need);
         Ok(result)
     }
@@ -336,7 +408,50 @@ impl Storage {
         report
     }
 
-    /// Whole batches starting with the one containing `offset`, up to
+    /// Compacts every partition of every topic whose `cleanup.policy` includes `compact` and
+    /// whose dirty part reached `min.cleanable.dirty.ratio` (any dirty part when `force`), as
+    /// of `now_ms`. The broker calls it periodically; errors are logged per partition and the
+    /// pass goes on.
+    pub fn compact(&self, now_ms: i64, force: bool) -> CompactionReport {
+        let topics: Vec<Arc<Topic>> = self.read_topics().values().cloned().collect();
+        let mut report = CompactionReport::default();
+        for topic in topics {
+            let config = topic.config();
+            if !config.cleanup_policy.compacts() {
+                continue;
+            }
+            for partition in topic.partitions() {
+                match partition.compact(&config, now_ms, force) {
+                    Ok(done) => report.add(done),
+                    Err(e) => tracing::error!(error = %e, "compaction failed"),
+                }
+            }
+        }
+        report
+    }
+
+    /// Compacts every partition of one topic now, whatever its dirty ratio. `InvalidConfig`
+    /// when its `cleanup.policy` does not include `compact`; the first partition error ends
+    /// the pass.
+    pub fn compact_topic(&self, name: &str, now_ms: i64) -> Result<CompactionReport, StorageError> {
+        let topic = self.lookup(name)?;
+        let config = topic.config();
+        if !config.cleanup_policy.compacts() {
+            return Err(StorageError::InvalidConfig {
+                name: "cleanup.policy".to_owned(),
+                value: config.cleanup_policy.as_str().to_owned(),
+                reason: format!("topic `{name}` is not compacted"),
+            });
+        }
+        let mut report = CompactionReport::default();
+        for partition in topic.partitions() {
+            report.add(partition.compact(&config, now_ms, true)?);
+        }
+        Ok(report)
+    }
+
+    /// Whole batches starting with the one containing `offset` (or, when compaction removed
+    /// it, the first after it), up to
     /// `min(max_bytes, read_bytes_max)` bytes but always at least one batch when there is one.
     /// Empty at the log end; `OffsetOutOfRange` below the log start or past the log end.
     pub fn read(
@@ -350,6 +465,42 @@ impl Storage {
         topic
             .partition(partition)?
             .read(offset, max_bytes.min(self.config.read_bytes_max))
+    }
+
+    /// Kafka's InitProducerId for an idempotent producer. `None` (or a negative id): a new
+    /// producer id at epoch 0, never handed out before, across restarts too. `Some((id,
+    /// epoch))`: the same id at `epoch + 1`, fencing the producer's older instances; a new id
+    /// at epoch 0 once the epoch would pass `i16::MAX`. `InvalidProducerIdMapping` for an id
+    /// this broker never allocated.
+    pub fn init_producer_id(
+        &self,
+        current: Option<(i64, i16)>,
+    ) -> Result<(i64, i16), StorageError> {
+        self.producer_ids.init(current)
+    }
+
+    /// Kafka's DeleteRecords: makes every record below `offset` unreadable by raising the
+    /// partition's log start to it, durably, and deletes the whole segments below it.
+    /// [`DELETE_TO_HIGH_WATERMARK`] (-1) means the high watermark; above the high watermark is
+    /// `OffsetOutOfRange`; at or below the log start changes nothing. Returns the log start.
+    /// Refused with `InvalidConfig` on a topic whose `cleanup.policy` leaves out `delete`, as
+    /// Kafka refuses it (`POLICY_VIOLATION`): such a log is only ever compacted.
+    pub fn delete_records(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+    ) -> Result<i64, StorageError> {
+        let topic = self.lookup(topic)?;
+        let policy = topic.config().cleanup_policy;
+        if !policy.deletes() {
+            return Err(StorageError::InvalidConfig {
+                name: "cleanup.policy".to_owned(),
+                value: policy.as_str().to_owned(),
+                reason: "records of a topic that is only compacted cannot be deleted".to_owned(),
+            });
+        }
+        topic.partition(partition)?.delete_records(offset)
     }
 
     /// The bounds of a partition's log.

@@ -1,5 +1,6 @@
-//! Metadata files: `meta.toml` (cluster id, format version) and each topic's `topic.toml`
-//! (partition count, config overrides). Small TOML documents, always replaced whole through a temporary file and
+//! Metadata files: `meta.toml` (cluster id, format version), `producer-ids` (the next block
+//! of producer ids), each topic's `topic.toml` (partition count, config overrides) and each
+//! partition's `log-start` (the log start DeleteRecords set). Small TOML documents, always replaced whole through a temporary file and
 //! a rename, so a crash leaves either the old or the new version, never a torn one.
 
 use std::fs::{self, File};
@@ -97,6 +98,66 @@ pub fn read_topic(topic_dir: &Path) -> Result<Option<(u32, TopicOverrides)>, Sto
         return Err(corrupt_meta(&path, "zero partitions".to_owned()));
     }
     Ok(Some((topic.partitions, topic.config)))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ProducerIdsFile {
+    next_block_start: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LogStartFile {
+    log_start_offset: i64,
+}
+
+/// The first producer id never handed out (0 when the file is missing: none ever was).
+pub fn read_producer_ids(layout: &Layout) -> Result<i64, StorageError> {
+    let path = layout.producer_ids_file();
+    let Some(text) = read_small(&path)? else {
+        return Ok(0);
+    };
+    let file: ProducerIdsFile = parse(&path, &text)?;
+    if file.next_block_start < 0 {
+        return Err(corrupt_meta(
+            &path,
+            format!("negative next block start {}", file.next_block_start),
+        ));
+    }
+    Ok(file.next_block_start)
+}
+
+/// Records durably that ids below `next_block_start` may have been handed out.
+pub fn write_producer_ids(layout: &Layout, next_block_start: i64) -> Result<(), StorageError> {
+    write_atomic(
+        &layout.producer_ids_file(),
+        &render(&ProducerIdsFile { next_block_start })?,
+    )
+}
+
+/// The log start DeleteRecords last set in this partition, if it ever did.
+pub fn read_log_start(partition_dir: &Path) -> Result<Option<i64>, StorageError> {
+    let path = layout::log_start_file(partition_dir);
+    let Some(text) = read_small(&path)? else {
+        return Ok(None);
+    };
+    let file: LogStartFile = parse(&path, &text)?;
+    if file.log_start_offset < 0 {
+        return Err(corrupt_meta(
+            &path,
+            format!("negative log start {}", file.log_start_offset),
+        ));
+    }
+    Ok(Some(file.log_start_offset))
+}
+
+/// Records a partition's log start durably.
+pub fn write_log_start(partition_dir: &Path, log_start_offset: i64) -> Result<(), StorageError> {
+    write_atomic(
+        &layout::log_start_file(partition_dir),
+        &render(&LogStartFile { log_start_offset })?,
+    )
 }
 
 fn corrupt_meta(path: &Path, reason: String) -> StorageError {

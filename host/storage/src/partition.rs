@@ -21,11 +21,18 @@ use crate::batch::{self, HEADER_BYTES, LOCATE_BYTES, LOG_OVERHEAD_BYTES};
 use crate::error::io_error;
 use crate::failpoint::FailPoints;
 use crate::index::IndexEntry;
+use crate::producers::{PRODUCER_ID_EXPIRATION_MS_DEFAULT, ProducerStates, Verdict};
 use crate::segment::{self, Segment};
 use crate::stats::Stats;
 use crate::topic_config::{Durability, TopicConfig};
 use crate::{AppendResult, PartitionOffsets, ReadResult, StorageError, TimestampOffset};
-use crate::{layout, meta};
+use crate::{compaction, layout, meta, records};
+
+mod compact;
+mod delete_records;
+mod idempotence;
+
+pub use delete_records::DELETE_TO_HIGH_WATERMARK;
 
 /// What creating or opening a partition needs besides its directory.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +71,10 @@ pub struct Partition {
     state: Mutex<State>,
     /// Set while the partition waits in the syncer's queue, so it is queued once.
     pub(crate) sync_queued: AtomicBool,
+    /// Compaction: held for a whole pass, so passes of one partition never overlap; holds
+    /// the offset below which the sealed log was cleaned (in memory: after a restart the first
+    /// pass counts the whole log as dirty, which costs one pass and changes nothing else).
+    cleaner: Mutex<i64>,
 }
 
 #[derive(Debug)]
@@ -81,6 +92,8 @@ struct State {
     failed: Option<String>,
     /// Bytes written since the last fsync (relaxed policy bookkeeping).
     unflushed_bytes: u64,
+    /// Idempotent producers' epochs and last batches, checked by every append.
+    producers: ProducerStates,
 }
 
 /// The high watermark and where it lies in the log.
@@ -138,6 +151,7 @@ impl Partition {
         let (fail, stats, now_ms) = (cx.fail.clone(), Arc::clone(cx.stats), cx.now_ms);
         // Repair reads every sealed batch; a normal start checks only what a crash could touch.
         let thorough = repair.is_some();
+        compaction::remove_leftovers(dir)?;
         let bases = list_segments(dir)?;
         let Some((&active_base, sealed_bases)) = bases.split_last() else {
             return Self::start_empty(topic, id, dir, config, cx);
@@ -146,15 +160,16 @@ impl Partition {
         let mut cut_at = None;
         for (i, &base) in sealed_bases.iter().enumerate() {
             let next_base = bases[i + 1];
-            let fault = match Segment::open_sealed(dir, base, thorough, now_ms)? {
-                Ok(segment) if segment.next_offset() == next_base => {
+            // Compaction leaves gaps, at a segment's end too: offsets need only increase.
+            let fault = match Segment::open_sealed(dir, base, thorough, i == 0, now_ms)? {
+                Ok(segment) if segment.next_offset() <= next_base => {
                     segments.insert(base, segment);
                     continue;
                 }
                 Ok(segment) => segment::SealedFault {
                     position: segment.size(),
                     reason: format!(
-                        "ends at offset {} but the next segment starts at {next_base}",
+                        "ends at offset {} but the next segment starts before, at {next_base}",
                         segment.next_offset()
                     ),
                     path: segment.log_path().to_owned(),
@@ -173,14 +188,23 @@ impl Partition {
             break;
         }
         let active_base = cut_at.unwrap_or(active_base);
-        let active =
-            Segment::recover_active(dir, active_base, config.segment_bytes, &fail, now_ms)?;
+        let active = Segment::recover_active(
+            dir,
+            active_base,
+            config.segment_bytes,
+            cut_at.is_some(),
+            &fail,
+            now_ms,
+        )?;
         // Whatever survived a crash may still be only in the page cache: sync it before
         // readers see it.
         active.sync(&fail)?;
         segments.insert(active_base, active);
         remove_orphans(dir, &segments)?;
-        Ok(Self::assemble(topic, id, dir, fail, stats, segments))
+        let partition = Self::assemble(topic, id, dir, fail, stats, segments);
+        partition.restore_log_start()?;
+        partition.rebuild_producers(now_ms)?;
+        Ok(partition)
     }
 
     fn assemble(
@@ -217,8 +241,10 @@ impl Partition {
                 hw_tx: Some(hw_tx),
                 failed: None,
                 unflushed_bytes: 0,
+                producers: ProducerStates::new(PRODUCER_ID_EXPIRATION_MS_DEFAULT),
             }),
             sync_queued: AtomicBool::new(false),
+            cleaner: Mutex::new(log_start),
         }
     }
 
@@ -232,6 +258,10 @@ impl Partition {
     ) -> Result<(AppendResult, SyncNeed), StorageError> {
         // Validation and the copy need no lock: CRC work does not block other appenders.
         let spans = batch::split(batches, batch_bytes_max)?;
+        // Only compacted topics read records; every other append stays header-only.
+        if config.cleanup_policy.compacts() {
+            require_keys(batches, &spans)?;
+        }
         let mut bytes = batches.to_vec();
 
         let mut guard = self.lock();
@@ -239,6 +269,22 @@ impl Partition {
         self.check_writable(state)?;
         self.fail.check("append")?;
         let base_offset = state.log_end;
+        // Checked under the lock that assigns offsets, so no other append slips in between.
+        let producers = match state
+            .producers
+            .check(&idempotence::incoming(&spans, base_offset))?
+        {
+            Verdict::Append(pending) => pending,
+            Verdict::Duplicate {
+                base_offset,
+                last_offset,
+            } => {
+                let (start, hw) = (state.log_start, state.visible.offset);
+                let result =
+                    idempotence::duplicate_result(base_offset, last_offset, start, hw, now_ms);
+                return Ok((result, SyncNeed::None));
+            }
+        };
         let mut log_end = base_offset;
         for span in &spans {
             batch::rewrite(&mut bytes[span.range.clone()], log_end);
@@ -263,6 +309,7 @@ impl Partition {
         }
         let (active_base, active_size) = (active.base_offset(), active.size());
         state.log_end = log_end;
+        state.producers.apply(producers, now_ms);
         self.stats.appended(bytes.len() as u64);
         let need = match config.durability {
             Durability::Fsync => SyncNeed::Now,
@@ -293,6 +340,7 @@ impl Partition {
                 log_start: state.log_start,
                 append_time_ms: now_ms,
                 high_watermark: state.visible.offset,
+                duplicate: false,
             },
             need,
         ))
@@ -428,12 +476,15 @@ impl Partition {
                     offsets,
                 });
             }
-            let segment = state
-                .segments
-                .range(..=offset)
-                .next_back()
-                .map(|(_, s)| s)
-                .ok_or_else(|| self.inconsistent(&self.dir, 0))?;
+            let segment =
+                segment_holding(&state, offset).ok_or_else(|| self.inconsistent(&self.dir, 0))?;
+            if segment.base_offset() > state.visible.segment {
+                // `offset` lies in a gap compaction left, and what follows is not yet visible.
+                return Ok(ReadResult {
+                    batches: Bytes::new(),
+                    offsets,
+                });
+            }
             let floor = segment
                 .floor(offset)
                 .ok_or_else(|| self.inconsistent(segment.log_path(), 0))?;
@@ -491,33 +542,38 @@ impl Partition {
         &self,
         timestamp: i64,
     ) -> Result<Option<TimestampOffset>, StorageError> {
-        let (file, path, floor, limit) =
-            {
-                let state = self.lock();
-                self.check_readable(&state)?;
-                let Some(segment) = state.segments.values().find(|s| {
-                    s.max_timestamp() >= timestamp && s.base_offset() < state.visible.offset
-                }) else {
-                    return Ok(None);
-                };
-                let Some(floor) = segment.time_floor(timestamp) else {
-                    return Ok(None);
-                };
-                let limit = visible_limit(&state, segment);
-                (
-                    Arc::clone(segment.file()),
-                    segment.log_path().to_owned(),
-                    floor,
-                    limit,
-                )
+        let (file, path, floor, limit, log_start) = {
+            let state = self.lock();
+            self.check_readable(&state)?;
+            let Some(segment) = state.segments.values().find(|s| {
+                s.size() > 0
+                    && s.next_offset() > state.log_start
+                    && s.max_timestamp() >= timestamp
+                    && s.base_offset() < state.visible.offset
+            }) else {
+                return Ok(None);
             };
+            let Some(floor) = segment.time_floor(timestamp) else {
+                return Ok(None);
+            };
+            let limit = visible_limit(&state, segment);
+            (
+                Arc::clone(segment.file()),
+                segment.log_path().to_owned(),
+                floor,
+                limit,
+                state.log_start,
+            )
+        };
         let mut found = None;
         // `None` from the walk: the visible part of the segment holds no such batch (its
         // newest batches are not durable yet, and later segments are not visible at all).
-        self.find(&file, &path, floor, limit, |base, _, max_ts| {
-            if max_ts >= timestamp {
+        // Records below the log start (DeleteRecords) are not offered, even when their batch
+        // straddles it.
+        self.find(&file, &path, floor, limit, |base, last, max_ts| {
+            if max_ts >= timestamp && last >= log_start {
                 found = Some(TimestampOffset {
-                    offset: base,
+                    offset: base.max(log_start),
                     timestamp: max_ts,
                 });
             }
@@ -528,8 +584,8 @@ impl Partition {
 
     /// Steps batch by batch from the index entry `floor` until `stop(base_offset, last_offset,
     /// max_timestamp)` says so; returns that batch's position and size, or `None` when the
-    /// walk reaches `limit` first. Checks on the way that offsets are still contiguous, the
-    /// read-side twin of recovery's check.
+    /// walk reaches `limit` first. Checks on the way that offsets still increase (compaction
+    /// leaves gaps), the read-side twin of recovery's check.
     fn find(
         &self,
         file: &File,
@@ -555,7 +611,7 @@ impl Partition {
                 .ok_or_else(|| self.inconsistent(path, position))?;
             let (base_offset, batch_length, last_offset_delta) = batch::locate(prefix);
             let total = batch::total_bytes(batch_length);
-            if base_offset != expected
+            if base_offset < expected
                 || last_offset_delta < 0
                 || total < HEADER_BYTES as u64
                 || position + total > limit
@@ -591,8 +647,9 @@ impl Partition {
     }
 
     /// Rolls the active segment when `segment.ms` says so, then deletes the oldest sealed
-    /// segments that `retention.ms` or `retention.bytes` expire. Returns (segments, bytes)
-    /// deleted. The active segment is never deleted.
+    /// segments that `retention.ms` or `retention.bytes` expire, unless `cleanup.policy` leaves
+    /// out `delete` (then only the roll happens, which compaction needs). Returns (segments,
+    /// bytes) deleted. The active segment is never deleted.
     pub fn enforce_retention(
         &self,
         config: &TopicConfig,
@@ -605,16 +662,20 @@ impl Partition {
                 return Ok((0, 0));
             }
             let log_end = state.log_end;
+            state.producers.expire(now_ms);
             if self.roll_due(state, config, 0, log_end, now_ms) {
                 self.roll(state, config, now_ms)?;
             }
             let mut total: u64 = state.segments.values().map(Segment::size).sum();
             let mut doomed = Vec::new();
             let sealed = state.segments.len().saturating_sub(1);
+            let deletes = config.cleanup_policy.deletes();
             for segment in state.segments.values().take(sealed) {
-                let by_time = config.retention_ms >= 0
+                let by_time = deletes
+                    && config.retention_ms >= 0
                     && segment.max_timestamp() < now_ms.saturating_sub(config.retention_ms);
-                let by_size = config.retention_bytes >= 0
+                let by_size = deletes
+                    && config.retention_bytes >= 0
                     && total - segment.size() >= config.retention_bytes as u64;
                 if !(by_time || by_size) {
                     break;
@@ -729,11 +790,48 @@ fn offsets_of(state: &State) -> PartitionOffsets {
 
 /// How far into `segment` readers may read.
 fn visible_limit(state: &State, segment: &Segment) -> u64 {
-    if segment.base_offset() < state.visible.segment {
-        segment.size()
-    } else {
-        state.visible.position.min(segment.size())
+    match segment.base_offset().cmp(&state.visible.segment) {
+        std::cmp::Ordering::Less => segment.size(),
+        std::cmp::Ordering::Equal => state.visible.position.min(segment.size()),
+        std::cmp::Ordering::Greater => 0,
     }
+}
+
+/// The segment holding the first batch that ends at or after `offset`: the one whose range
+/// contains it, or a later one when `offset` lies in a gap compaction left at a segment's end
+/// (or in a first segment compaction emptied).
+fn segment_holding(state: &State, offset: i64) -> Option<&Segment> {
+    let from = state
+        .segments
+        .range(..=offset)
+        .next_back()
+        .map_or(i64::MIN, |(&base, _)| base);
+    state
+        .segments
+        .range(from..)
+        .map(|(_, s)| s)
+        .find(|s| s.next_offset() > offset)
+}
+
+/// Refuses a record without a key, as Kafka does on compacted topics: compaction keeps the
+/// latest record of each key, and a keyless one has none.
+fn require_keys(input: &[u8], spans: &[batch::Span]) -> Result<(), StorageError> {
+    for (i, span) in spans.iter().enumerate() {
+        let batch = input.get(span.range.clone()).unwrap_or_default();
+        if records::is_control(batch)? {
+            continue;
+        }
+        let (section, count) = records::records_section(batch)?;
+        for (n, record) in records::iter(&section, count).enumerate() {
+            if record?.key.is_none() {
+                return Err(StorageError::InvalidRecord(format!(
+                    "record {n} of batch {i} has no key; a compacted topic (cleanup.policy \
+                     includes `compact`) keeps the latest record per key, so every record needs one"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_at(file: &File, path: &Path, position: u64, len: u64) -> Result<Vec<u8>, StorageError> {

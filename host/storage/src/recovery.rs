@@ -1,6 +1,6 @@
 //! Scanning a segment's log file from a known batch start, validating every batch the way
-//! append did (length, magic, CRC-32C) plus what only the log can show (contiguous offsets, the
-//! leader epoch storage writes). The scan only reads; what to do with a fault is the caller's
+//! append did (length, magic, CRC-32C) plus what only the log can show (offsets strictly
+//! increasing, the leader epoch storage writes). Offsets may skip: compaction leaves gaps. The scan only reads; what to do with a fault is the caller's
 //! choice: cut the active segment's torn tail, refuse to start on a sealed segment.
 
 use std::fs::File;
@@ -39,14 +39,16 @@ pub struct Scan {
     pub file_len: u64,
 }
 
-/// Scans `file` from the batch at `position` with base offset `offset` to the end, calling
-/// `visit` for every valid batch. I/O errors abort the scan (a failing disk never causes data
-/// to be cut).
+/// Scans `file` from the batch at `position`, whose base offset is `offset` (at least `offset`
+/// with `gaps`), to the end, calling `visit` for every valid batch. Each later batch must start
+/// right after the one before it, or anywhere after it with `gaps` (compaction's). I/O errors
+/// abort the scan (a failing disk never causes data to be cut).
 pub fn scan(
     file: &File,
     path: &Path,
     mut position: u64,
     mut offset: i64,
+    gaps: bool,
     mut visit: impl FnMut(ScannedBatch),
 ) -> Result<Scan, StorageError> {
     let file_len = file.metadata().map_err(io_error("stat", path))?.len();
@@ -79,7 +81,7 @@ pub fn scan(
                 have: remaining,
             });
         }
-        if fields.base_offset != offset {
+        if fields.base_offset < offset || (!gaps && fields.base_offset != offset) {
             break Some(BatchFault::NotContiguous {
                 expected: offset,
                 found: fields.base_offset,
@@ -104,6 +106,7 @@ pub fn scan(
                 computed: crc,
             });
         }
+        offset = fields.base_offset;
         let Some(next) = offset.checked_add(i64::from(fields.last_offset_delta) + 1) else {
             break Some(BatchFault::OffsetOverflow);
         };

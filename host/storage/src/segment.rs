@@ -11,12 +11,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::batch::Span;
+use crate::batch::{BatchHeader, HEADER_BYTES, Span};
 use crate::error::io_error;
 use crate::failpoint::FailPoints;
 use crate::index::{IndexEntry, SegmentIndex};
 use crate::recovery::{self, ScannedBatch};
 use crate::{StorageError, layout};
+
+/// Sealed segments may have offset gaps: compaction leaves them.
+const GAPS: bool = true;
 
 /// A segment's log file and indexes.
 #[derive(Debug)]
@@ -77,18 +80,21 @@ impl Segment {
     /// Opens a sealed segment. Its indexes are used if they are well-formed and the batches
     /// after the last index entry end exactly at the end of the file; otherwise the whole log
     /// is scanned and the indexes rebuilt. `thorough` scans every batch's CRC first. `Ok(Err(_))`:
-    /// the log itself is damaged.
+    /// the log itself is damaged. A sealed segment is never empty, except a partition's first
+    /// one (`empty_ok`) once compaction removed all its records: it is kept, empty, so the log
+    /// start stays where it was.
     pub fn open_sealed(
         dir: &Path,
         base_offset: i64,
         thorough: bool,
+        empty_ok: bool,
         now_ms: i64,
     ) -> Result<Result<Segment, SealedFault>, StorageError> {
         let log_path = layout::log_file(dir, base_offset);
         let log = open_rw(&log_path)?;
         let size = log.metadata().map_err(io_error("stat", &log_path))?.len();
         if thorough {
-            let scan = recovery::scan(&log, &log_path, 0, base_offset, |_| {})?;
+            let scan = recovery::scan(&log, &log_path, 0, base_offset, GAPS, |_| {})?;
             if let Some(fault) = scan.fault {
                 return Ok(Err(SealedFault {
                     path: log_path,
@@ -108,11 +114,12 @@ impl Segment {
                         offset: base_offset,
                         position: 0,
                     });
-                    let tail = recovery::scan(&log, &log_path, from.position, from.offset, |b| {
-                        index.observe_timestamp(b.max_timestamp)
-                    })?;
+                    let tail =
+                        recovery::scan(&log, &log_path, from.position, from.offset, GAPS, |b| {
+                            index.observe_timestamp(b.max_timestamp)
+                        })?;
                     match tail.fault {
-                        None if size > 0 => {
+                        None if size > 0 || empty_ok => {
                             return Ok(Ok(Segment {
                                 base_offset,
                                 log_path,
@@ -131,7 +138,7 @@ impl Segment {
             };
         // Rebuild from a full scan; only a fault in the log itself is fatal, and then nothing
         // is written (the check runs before the index files are touched).
-        let check = recovery::scan(&log, &log_path, 0, base_offset, |_| {})?;
+        let check = recovery::scan(&log, &log_path, 0, base_offset, GAPS, |_| {})?;
         if let Some(fault) = check.fault {
             return Ok(Err(SealedFault {
                 path: log_path,
@@ -139,7 +146,7 @@ impl Segment {
                 reason: fault.to_string(),
             }));
         }
-        if size == 0 {
+        if size == 0 && !empty_ok {
             return Ok(Err(SealedFault {
                 path: log_path,
                 position: 0,
@@ -147,7 +154,7 @@ impl Segment {
             }));
         }
         let mut index = SegmentIndex::create(&offset_path, &time_path, base_offset, size)?;
-        let scan = recovery::scan(&log, &log_path, 0, base_offset, |b| {
+        let scan = recovery::scan(&log, &log_path, 0, base_offset, GAPS, |b| {
             index.note(b.offset, b.position, b.max_timestamp);
         })?;
         index.seal()?;
@@ -164,11 +171,14 @@ impl Segment {
     }
 
     /// Opens the newest segment: scans it in full, cuts it after its last valid batch (the torn
-    /// tail of a crash) and rebuilds its indexes.
+    /// tail of a crash) and rebuilds its indexes. Its offsets must be contiguous (compaction
+    /// never touches it, so a gap is damage to a base offset, which the CRC does not cover),
+    /// unless `gaps`: a sealed segment that repair cut and made the newest.
     pub fn recover_active(
         dir: &Path,
         base_offset: i64,
         segment_bytes: u64,
+        gaps: bool,
         fail: &FailPoints,
         now_ms: i64,
     ) -> Result<Segment, StorageError> {
@@ -181,7 +191,7 @@ impl Segment {
             base_offset,
             segment_bytes.max(size),
         )?;
-        let scan = recovery::scan(&log, &log_path, 0, base_offset, |b: ScannedBatch| {
+        let scan = recovery::scan(&log, &log_path, 0, base_offset, gaps, |b: ScannedBatch| {
             index.note(b.offset, b.position, b.max_timestamp);
         })?;
         if let Some(reason) = &scan.fault {
@@ -206,6 +216,29 @@ impl Segment {
             index,
             opened_ms: now_ms,
         })
+    }
+
+    /// A sealed segment compaction wrote: `log` (already renamed to the segment's name) and
+    /// its sealed `index`, both fsynced. (The index files keep the names they were written
+    /// under in their error messages; a sealed index is never written again.)
+    pub fn cleaned(
+        dir: &Path,
+        base_offset: i64,
+        log: File,
+        size: u64,
+        next_offset: i64,
+        index: SegmentIndex,
+        now_ms: i64,
+    ) -> Segment {
+        Segment {
+            base_offset,
+            log_path: layout::log_file(dir, base_offset),
+            log: Arc::new(log),
+            size,
+            next_offset,
+            index,
+            opened_ms: now_ms,
+        }
     }
 
     /// Writes already-stamped `bytes` (the batches `spans` describes, the first with base
@@ -298,6 +331,36 @@ impl Segment {
     /// Whether `offset` can still be indexed here (relative offsets are 32-bit).
     pub fn can_hold(&self, last_offset: i64) -> bool {
         last_offset - self.base_offset <= i64::from(u32::MAX)
+    }
+
+    /// Calls `visit` with the header of every batch, reading only headers (one positional
+    /// read each), for rebuilding state kept in memory. The segment was validated at open,
+    /// so a header that does not fit ends the walk with an error rather than a guess.
+    pub fn for_each_header(&self, mut visit: impl FnMut(&BatchHeader)) -> Result<(), StorageError> {
+        let mut position = 0u64;
+        while position < self.size {
+            let mut header = [0u8; HEADER_BYTES];
+            let fits = position + HEADER_BYTES as u64 <= self.size;
+            if fits {
+                self.log
+                    .read_exact_at(&mut header, position)
+                    .map_err(io_error("read", &self.log_path))?;
+            }
+            let fields = BatchHeader::parse(&header);
+            let total = fields.total_bytes();
+            if !fits || total < HEADER_BYTES as u64 || position + total > self.size {
+                return Err(StorageError::Io {
+                    context: format!("read {} at byte {position}", self.log_path.display()),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "batch header does not fit the segment (modified while open?)",
+                    ),
+                });
+            }
+            visit(&fields);
+            position += total;
+        }
+        Ok(())
     }
 }
 

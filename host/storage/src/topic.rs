@@ -144,6 +144,23 @@ impl Topic {
         Ok(())
     }
 
+    /// Replaces the overrides with what `change` makes of the current ones (it returns the
+    /// settings and overrides, checked), durably unless `validate_only`. The write lock is held
+    /// throughout, so concurrent alterations apply one after the other.
+    pub fn alter_overrides(
+        &self,
+        validate_only: bool,
+        change: impl FnOnce(&TopicOverrides) -> Result<(TopicConfig, TopicOverrides), StorageError>,
+    ) -> Result<(TopicConfig, TopicOverrides), StorageError> {
+        let mut guard = self.config.write().unwrap_or_else(PoisonError::into_inner);
+        let (config, overrides) = change(&guard.1)?;
+        if !validate_only {
+            meta::write_topic(&self.dir, self.partition_count(), &overrides)?;
+            *guard = (config, overrides.clone());
+        }
+        Ok((config, overrides))
+    }
+
     /// Grows the topic to `total` partitions, durably. Existing partitions are untouched.
     pub fn add_partitions(&self, total: u32, cx: OpenContext<'_>) -> Result<(), StorageError> {
         let (config, overrides) = self

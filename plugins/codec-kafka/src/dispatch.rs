@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestHeader};
-use kafka_protocol::protocol::Decodable;
+use kafka_protocol::protocol::{Decodable, StrBytes};
 use sluice_sdk::codec::{Broker, CodecError};
 
 use crate::api;
@@ -40,6 +40,8 @@ pub struct Request {
     pub correlation_id: i32,
     /// The bytes after the request header, already vetted by `shape`.
     pub body: Bytes,
+    /// The client's id from the request header (JoinGroup records it for DescribeGroups).
+    pub client_id: Option<StrBytes>,
 }
 
 impl Request {
@@ -103,7 +105,7 @@ pub fn request<B: Broker>(
     }
 
     let mut body = frame;
-    RequestHeader::decode(&mut body, api.request_header_version(version))
+    let header = RequestHeader::decode(&mut body, api.request_header_version(version))
         .map_err(|e| refuse(format!("malformed {api:?} v{version} request header: {e}")))?;
     shape::check(api, version, &body)
         .map_err(|e| refuse(format!("malformed {api:?} v{version} request: {e}")))?;
@@ -113,6 +115,7 @@ pub fn request<B: Broker>(
         version,
         correlation_id,
         body,
+        client_id: header.client_id,
     };
     match api {
         ApiKey::ApiVersions => api::api_versions::handle(&req),
@@ -122,6 +125,25 @@ pub fn request<B: Broker>(
         ApiKey::ListOffsets => api::list_offsets::handle(&req, broker),
         ApiKey::CreateTopics => api::create_topics::handle(&req, broker),
         ApiKey::DeleteTopics => api::delete_topics::handle(&req, broker),
+        ApiKey::FindCoordinator => api::find_coordinator::handle(&req, listener, broker),
+        ApiKey::JoinGroup => api::join_group::handle(&req, listener, broker),
+        ApiKey::SyncGroup => api::sync_group::handle(&req, broker),
+        ApiKey::Heartbeat => api::heartbeat::handle(&req, broker),
+        ApiKey::LeaveGroup => api::leave_group::handle(&req, broker),
+        ApiKey::OffsetCommit => api::offset_commit::handle(&req, broker),
+        ApiKey::OffsetFetch => api::offset_fetch::handle(&req, broker),
+        ApiKey::ListGroups => api::list_groups::handle(&req, broker),
+        ApiKey::DescribeGroups => api::describe_groups::handle(&req, broker),
+        ApiKey::DeleteGroups => api::delete_groups::handle(&req, broker),
+        ApiKey::OffsetDelete => api::offset_delete::handle(&req, broker),
+        ApiKey::DeleteRecords => api::delete_records::handle(&req, broker),
+        ApiKey::InitProducerId => api::init_producer_id::handle(&req, broker),
+        ApiKey::OffsetForLeaderEpoch => api::offset_for_leader_epoch::handle(&req, broker),
+        ApiKey::DescribeConfigs => api::describe_configs::handle(&req, broker),
+        ApiKey::AlterConfigs => api::alter_configs::handle(&req, broker),
+        ApiKey::CreatePartitions => api::create_partitions::handle(&req, broker),
+        ApiKey::IncrementalAlterConfigs => api::incremental_alter_configs::handle(&req, broker),
+        ApiKey::DescribeCluster => api::describe_cluster::handle(&req, listener, broker),
         other => Err(refuse(format!("unsupported API {other:?}"))),
     }
 }

@@ -6,10 +6,12 @@
 //! [`Outcome::Park`], arms a host wait and runs it again when the wait fires. The codec has no
 //! clock: what it knows of time is the host's `timed-out` flag on a wake.
 
-use sluice_sdk::codec::{Broker, CodecError, LogPosition, WakeOn};
+use sluice_sdk::codec::{Broker, CodecError, GroupWatch, LogPosition, WakeOn};
 
 use crate::api::fetch::{self, FetchPlan};
+use crate::api::join_group::{self, JoinWait};
 use crate::api::produce::{self, ProduceWait};
+use crate::api::sync_group::{self, SyncWait};
 
 /// A request that may have to wait before it can be answered.
 pub enum Job {
@@ -17,6 +19,10 @@ pub enum Job {
     Fetch(FetchPlan),
     /// Waits for durability: every watched partition's high watermark passing its records.
     Produce(ProduceWait),
+    /// Waits for a group's rebalance: the group's next change.
+    Join(JoinWait),
+    /// Waits for the leader's assignments: the group's next change.
+    Sync(SyncWait),
 }
 
 /// Why a job is being run.
@@ -45,8 +51,10 @@ pub enum Outcome {
 pub struct Park {
     /// The longest to wait, in milliseconds (at least 1).
     pub timeout_ms: u32,
-    /// The positions whose high watermark to watch; never empty.
+    /// The positions whose high watermark to watch.
     pub watch: Vec<LogPosition>,
+    /// The groups whose next change to watch. `watch` and `groups` are never both empty.
+    pub groups: Vec<GroupWatch>,
     /// Whether one of them passing is enough, or all must.
     pub wake_on: WakeOn,
 }
@@ -58,6 +66,8 @@ impl Job {
         match self {
             Job::Fetch(plan) => fetch::run(plan, broker, run),
             Job::Produce(wait) => produce::check(wait, broker, run),
+            Job::Join(wait) => join_group::run(wait, broker, run),
+            Job::Sync(wait) => sync_group::run(wait, broker, run),
         }
     }
 
@@ -66,6 +76,8 @@ impl Job {
         match self {
             Job::Fetch(plan) => plan.held_bytes(),
             Job::Produce(wait) => wait.held_bytes(),
+            Job::Join(wait) => wait.held_bytes(),
+            Job::Sync(wait) => wait.held_bytes(),
         }
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct Advertised {
     pub host: String,
     /// Port clients should connect to.
     pub port: u16,
+    /// The peer's address as Kafka shows a member's `client_host` (`/ip`), for JoinGroup. Not
+    /// announced; it rides along because every handler that needs the listener gets this.
+    pub client_host: String,
 }
 
 /// One Kafka client connection's state. Allocates nothing until the first bytes arrive.
@@ -102,6 +105,7 @@ impl Connection for KafkaConnection {
             listener: Advertised {
                 host: info.advertised_host,
                 port: info.advertised_port,
+                client_host: client_host(&info.peer),
             },
             pending: Pending::default(),
         }
@@ -134,6 +138,12 @@ impl Connection for KafkaConnection {
         self.pending.wake(token, timed_out, broker, &mut out)?;
         Ok(out)
     }
+}
+
+/// `ip:port` (or `[ip6]:port`) as Kafka's `InetAddress.toString` prints a client: `/ip`.
+fn client_host(peer: &str) -> String {
+    let host = peer.rsplit_once(':').map_or(peer, |(host, _port)| host);
+    format!("/{}", host.trim_start_matches('[').trim_end_matches(']'))
 }
 
 fn empty_output() -> Output {

@@ -176,6 +176,7 @@ impl Pending {
                         token,
                         timeout_ms: park.timeout_ms,
                         watch: park.watch,
+                        groups: park.groups,
                         wake_on: park.wake_on,
                     });
                 }

@@ -21,7 +21,7 @@ pub struct Advertised {
 }
 
 /// Exactly the implemented APIs, in api-key order (the order Kafka lists them in).
-pub const ADVERTISED: [Advertised; 7] = [
+pub const ADVERTISED: &[Advertised] = &[
     Advertised {
         api: ApiKey::Produce,
         min: 0,
@@ -42,6 +42,53 @@ pub const ADVERTISED: [Advertised; 7] = [
         min: 0,
         max: 12,
     },
+    // Groups (`api/*` per API): v0–v1 of OffsetCommit and v0 of OffsetFetch by hand.
+    Advertised {
+        api: ApiKey::OffsetCommit,
+        min: 0,
+        max: 9,
+    },
+    Advertised {
+        api: ApiKey::OffsetFetch,
+        min: 0,
+        max: 9,
+    },
+    // v6 only adds share-group keys (KIP-932); Sluice has no share groups.
+    Advertised {
+        api: ApiKey::FindCoordinator,
+        min: 0,
+        max: 5,
+    },
+    Advertised {
+        api: ApiKey::JoinGroup,
+        min: 0,
+        max: 9,
+    },
+    Advertised {
+        api: ApiKey::Heartbeat,
+        min: 0,
+        max: 4,
+    },
+    Advertised {
+        api: ApiKey::LeaveGroup,
+        min: 0,
+        max: 5,
+    },
+    Advertised {
+        api: ApiKey::SyncGroup,
+        min: 0,
+        max: 5,
+    },
+    Advertised {
+        api: ApiKey::DescribeGroups,
+        min: 0,
+        max: 6,
+    },
+    Advertised {
+        api: ApiKey::ListGroups,
+        min: 0,
+        max: 5,
+    },
     Advertised {
         api: ApiKey::ApiVersions,
         min: 0,
@@ -56,6 +103,60 @@ pub const ADVERTISED: [Advertised; 7] = [
         api: ApiKey::DeleteTopics,
         min: 0,
         max: 6,
+    },
+    // Admin and idempotent-producer APIs (`api/*` per API).
+    Advertised {
+        api: ApiKey::DeleteRecords,
+        min: 0,
+        max: 2,
+    },
+    // v6 (two-phase commit, KIP-939) is beyond kafka-protocol 0.18; transactional ids are refused.
+    Advertised {
+        api: ApiKey::InitProducerId,
+        min: 0,
+        max: 5,
+    },
+    // v0–v1 by hand.
+    Advertised {
+        api: ApiKey::OffsetForLeaderEpoch,
+        min: 0,
+        max: 4,
+    },
+    // v0 by hand.
+    Advertised {
+        api: ApiKey::DescribeConfigs,
+        min: 0,
+        max: 4,
+    },
+    Advertised {
+        api: ApiKey::AlterConfigs,
+        min: 0,
+        max: 2,
+    },
+    Advertised {
+        api: ApiKey::CreatePartitions,
+        min: 0,
+        max: 3,
+    },
+    Advertised {
+        api: ApiKey::DeleteGroups,
+        min: 0,
+        max: 2,
+    },
+    Advertised {
+        api: ApiKey::IncrementalAlterConfigs,
+        min: 0,
+        max: 1,
+    },
+    Advertised {
+        api: ApiKey::OffsetDelete,
+        min: 0,
+        max: 0,
+    },
+    Advertised {
+        api: ApiKey::DescribeCluster,
+        min: 0,
+        max: 2,
     },
 ];
 
@@ -78,5 +179,32 @@ mod tests {
             assert_eq!(a.min, 0, "{:?}", a.api);
             assert!(a.max <= a.api.valid_versions().max, "{:?}", a.api);
         }
+    }
+
+    #[test]
+    fn docs_table_matches_what_api_versions_advertises() {
+        let doc = include_str!("../../../docs/kafka-compatibility.md");
+        let table = doc
+            .split("<!-- api-versions:begin -->")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- api-versions:end -->").next())
+            .expect("docs/kafka-compatibility.md has the api-versions markers");
+        let rows: Vec<String> = table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| API"))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = ADVERTISED
+            .iter()
+            .map(|a| {
+                let versions = if a.min == a.max {
+                    a.min.to_string()
+                } else {
+                    format!("{}–{}", a.min, a.max)
+                };
+                format!("| {:?} | {} | {versions} |", a.api, a.api as i16)
+            })
+            .collect();
+        assert_eq!(rows, expected, "update docs/kafka-compatibility.md");
     }
 }

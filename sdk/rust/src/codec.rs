@@ -6,10 +6,16 @@
 //! `wit/broker.wit`; this module only adapts them to Rust.
 
 pub use crate::bindings::exports::sluice::plugin::protocol::{
-    CodecError, ConnectionInfo, LogPosition, Output, Wait, WakeOn,
+    CodecError, ConnectionInfo, GroupWatch, LogPosition, Output, Wait, WakeOn,
 };
 pub use crate::bindings::sluice::plugin::broker::{
-    AppendResult, ClusterInfo, PartitionOffsets, ReadResult, TimestampOffset, TopicInfo,
+    AppendResult, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, PartitionOffsets,
+    ProducerIdentity, ReadResult, TimestampOffset, TopicInfo,
+};
+pub use crate::bindings::sluice::plugin::groups::{
+    CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupErrorCode, GroupOverview,
+    GroupState, JoinOutcome, JoinRequest, JoinResult, MemberDescription, MemberIdentity,
+    MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use crate::bindings::sluice::plugin::log::Level;
 pub use crate::bindings::sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};
@@ -58,9 +64,87 @@ pub trait Broker {
         partition: u32,
         timestamp: i64,
     ) -> Result<Option<TimestampOffset>, BrokerError>;
+    /// See `broker.create-partitions`.
+    fn create_partitions(
+        &self,
+        name: &str,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError>;
+    /// See `broker.describe-topic-configs`.
+    fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, BrokerError>;
+    /// See `broker.describe-broker-configs`.
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry>;
+    /// See `broker.alter-topic-configs`.
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError>;
+    /// See `broker.delete-records`.
+    fn delete_records(&self, topic: &str, partition: u32, offset: i64) -> Result<i64, BrokerError>;
+    /// See `broker.init-producer-id`.
+    fn init_producer_id(
+        &self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError>;
+
+    /// See `groups.join`.
+    fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError>;
+    /// See `groups.join-poll`.
+    fn group_join_poll(
+        &self,
+        group: &str,
+        member_id: &str,
+    ) -> Result<Option<JoinResult>, GroupError>;
+    /// See `groups.sync`.
+    fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError>;
+    /// See `groups.sync-poll`.
+    fn group_sync_poll(
+        &self,
+        group: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<Option<Vec<u8>>, GroupError>;
+    /// See `groups.heartbeat`.
+    fn group_heartbeat(
+        &self,
+        group: &str,
+        member: &MemberIdentity,
+        generation: i32,
+    ) -> Result<(), GroupError>;
+    /// See `groups.leave`.
+    fn group_leave(&self, group: &str, members: &[MemberIdentity]) -> GroupResults;
+    /// See `groups.list`.
+    fn group_list(&self) -> Vec<GroupOverview>;
+    /// See `groups.describe`.
+    fn group_describe(&self, group: &str) -> Result<GroupDescription, GroupError>;
+    /// See `groups.delete`.
+    fn group_delete(&self, group: &str) -> Result<(), GroupError>;
+    /// See `groups.commit-offsets`.
+    fn commit_offsets(
+        &self,
+        group: &str,
+        author: &CommitAuthor,
+        offsets: &[CommittedOffset],
+    ) -> GroupResults;
+    /// See `groups.fetch-offsets`.
+    fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<Vec<CommittedOffset>, GroupError>;
+    /// See `groups.delete-offsets`.
+    fn delete_offsets(&self, group: &str, partitions: &[TopicPartition]) -> GroupResults;
+
     /// See `log.log`.
     fn log(&self, level: Level, message: &str);
 }
+
+/// One result per item of a group call, or one error for the whole call.
+pub type GroupResults = Result<Vec<Result<(), GroupError>>, GroupError>;
 
 /// A protocol codec: one value per plugin, naming the per-connection state type.
 pub trait Codec: 'static {
@@ -90,15 +174,18 @@ pub trait Connection: Sized + 'static {
 pub struct WasmBroker;
 
 #[cfg(target_arch = "wasm32")]
+use crate::bindings::sluice::plugin::{broker, groups};
+
+#[cfg(target_arch = "wasm32")]
 impl Broker for WasmBroker {
     fn cluster(&self) -> ClusterInfo {
-        crate::bindings::sluice::plugin::broker::cluster()
+        broker::cluster()
     }
     fn list_topics(&self) -> Vec<TopicInfo> {
-        crate::bindings::sluice::plugin::broker::list_topics()
+        broker::list_topics()
     }
     fn describe_topic(&self, name: &str, auto_create: bool) -> Result<TopicInfo, BrokerError> {
-        crate::bindings::sluice::plugin::broker::describe_topic(name, auto_create)
+        broker::describe_topic(name, auto_create)
     }
     fn create_topic(
         &self,
@@ -106,10 +193,10 @@ impl Broker for WasmBroker {
         partitions: u32,
         configs: &[(String, String)],
     ) -> Result<TopicInfo, BrokerError> {
-        crate::bindings::sluice::plugin::broker::create_topic(name, partitions, configs)
+        broker::create_topic(name, partitions, configs)
     }
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
-        crate::bindings::sluice::plugin::broker::delete_topic(name)
+        broker::delete_topic(name)
     }
     fn append(
         &self,
@@ -117,7 +204,7 @@ impl Broker for WasmBroker {
         partition: u32,
         batches: &[u8],
     ) -> Result<AppendResult, BrokerError> {
-        crate::bindings::sluice::plugin::broker::append(topic, partition, batches)
+        broker::append(topic, partition, batches)
     }
     fn read(
         &self,
@@ -126,10 +213,10 @@ impl Broker for WasmBroker {
         offset: i64,
         max_bytes: u32,
     ) -> Result<ReadResult, BrokerError> {
-        crate::bindings::sluice::plugin::broker::read(topic, partition, offset, max_bytes)
+        broker::read(topic, partition, offset, max_bytes)
     }
     fn offsets(&self, topic: &str, partition: u32) -> Result<PartitionOffsets, BrokerError> {
-        crate::bindings::sluice::plugin::broker::offsets(topic, partition)
+        broker::offsets(topic, partition)
     }
     fn offset_for_timestamp(
         &self,
@@ -137,8 +224,101 @@ impl Broker for WasmBroker {
         partition: u32,
         timestamp: i64,
     ) -> Result<Option<TimestampOffset>, BrokerError> {
-        crate::bindings::sluice::plugin::broker::offset_for_timestamp(topic, partition, timestamp)
+        broker::offset_for_timestamp(topic, partition, timestamp)
     }
+    fn create_partitions(
+        &self,
+        name: &str,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError> {
+        broker::create_partitions(name, count, validate_only)
+    }
+    fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, BrokerError> {
+        broker::describe_topic_configs(name)
+    }
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry> {
+        broker::describe_broker_configs()
+    }
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        broker::alter_topic_configs(name, changes, replace, validate_only)
+    }
+    fn delete_records(&self, topic: &str, partition: u32, offset: i64) -> Result<i64, BrokerError> {
+        broker::delete_records(topic, partition, offset)
+    }
+    fn init_producer_id(
+        &self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError> {
+        broker::init_producer_id(current)
+    }
+
+    fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError> {
+        groups::join(request)
+    }
+    fn group_join_poll(
+        &self,
+        group: &str,
+        member_id: &str,
+    ) -> Result<Option<JoinResult>, GroupError> {
+        groups::join_poll(group, member_id)
+    }
+    fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError> {
+        groups::sync(request)
+    }
+    fn group_sync_poll(
+        &self,
+        group: &str,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<Option<Vec<u8>>, GroupError> {
+        groups::sync_poll(group, member_id, generation)
+    }
+    fn group_heartbeat(
+        &self,
+        group: &str,
+        member: &MemberIdentity,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        groups::heartbeat(group, member, generation)
+    }
+    fn group_leave(&self, group: &str, members: &[MemberIdentity]) -> GroupResults {
+        groups::leave(group, members)
+    }
+    fn group_list(&self) -> Vec<GroupOverview> {
+        groups::list_groups()
+    }
+    fn group_describe(&self, group: &str) -> Result<GroupDescription, GroupError> {
+        groups::describe_group(group)
+    }
+    fn group_delete(&self, group: &str) -> Result<(), GroupError> {
+        groups::delete_group(group)
+    }
+    fn commit_offsets(
+        &self,
+        group: &str,
+        author: &CommitAuthor,
+        offsets: &[CommittedOffset],
+    ) -> GroupResults {
+        groups::commit_offsets(group, author, offsets)
+    }
+    fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<Vec<CommittedOffset>, GroupError> {
+        groups::fetch_offsets(group, partitions)
+    }
+    fn delete_offsets(&self, group: &str, partitions: &[TopicPartition]) -> GroupResults {
+        groups::delete_offsets(group, partitions)
+    }
+
     fn log(&self, level: Level, message: &str) {
         crate::bindings::sluice::plugin::log::log(level, message)
     }

@@ -1,8 +1,10 @@
 //! One connection's task: read from the socket, hand bytes to the session, write what it
 //! returns, arm the waits it asks for, and close with a logged reason.
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{CallError, Output};
 use sluice_storage::Storage;
 use tokio::io::AsyncWriteExt;
@@ -12,6 +14,20 @@ use tokio::sync::watch;
 use super::READ_CHUNK_BYTES;
 use super::session::ProtocolSession;
 use super::waits::{Fired, Waits};
+
+tokio::task_local! {
+    /// Set during a codec call when a failure point says this connection must lose the
+    /// response: the name of the point. Task-local because the host's imports run inside the
+    /// connection task's own poll of the plugin call, and nowhere else needs to know.
+    static LOST_RESPONSE: Cell<Option<&'static str>>;
+}
+
+/// Called from a host import during a codec call: the connection closes after the call
+/// without writing what the call returned, as if the network had dropped it. A no-op outside
+/// a connection's call (a benchmark driving a codec natively).
+pub fn lose_response(point: &'static str) {
+    let _ = LOST_RESPONSE.try_with(|lost| lost.set(Some(point)));
+}
 
 /// What a connection task needs besides its socket and session.
 pub struct ConnectionContext {
@@ -23,6 +39,8 @@ pub struct ConnectionContext {
     pub peer: SocketAddr,
     /// Where waits watch partitions.
     pub storage: Arc<Storage>,
+    /// Where waits watch groups.
+    pub groups: Arc<Coordinator>,
     /// Turns true when the broker shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -53,6 +71,16 @@ enum Event {
     Wake(Fired),
 }
 
+/// What one event came to.
+enum Step {
+    /// The codec was called.
+    Called(Result<Output, CallError>),
+    /// The socket had nothing after all.
+    Retry,
+    /// The socket closed or failed; the reason.
+    Closed(String),
+}
+
 async fn drive<S: ProtocolSession>(
     stream: &mut TcpStream,
     session: &mut S,
@@ -70,19 +98,37 @@ async fn drive<S: ProtocolSession>(
                 Err(e) => return format!("socket error: {e}"),
             },
         };
-        let result = match event {
-            Event::Wake(fired) => session.on_wake(fired.token, fired.timed_out).await,
-            Event::Readable => {
-                // Allocated per read and freed after the call: an idle connection holds no
-                // buffer. `try_read_buf` fills only what the socket has.
-                let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
-                match stream.try_read_buf(&mut buffer) {
-                    Ok(0) => return "peer closed".into(),
-                    Ok(_) => session.on_data(&buffer).await,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return format!("socket error: {e}"),
+        let call = async {
+            match event {
+                Event::Wake(fired) => {
+                    Step::Called(session.on_wake(fired.token, fired.timed_out).await)
+                }
+                Event::Readable => {
+                    // Allocated per read and freed after the call: an idle connection holds no
+                    // buffer. `try_read_buf` fills only what the socket has.
+                    let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
+                    match stream.try_read_buf(&mut buffer) {
+                        Ok(0) => Step::Closed("peer closed".into()),
+                        Ok(_) => Step::Called(session.on_data(&buffer).await),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Retry,
+                        Err(e) => Step::Closed(format!("socket error: {e}")),
+                    }
                 }
             }
+        };
+        let (step, lost) = LOST_RESPONSE
+            .scope(Cell::new(None), async {
+                let step = call.await;
+                (step, LOST_RESPONSE.with(Cell::get))
+            })
+            .await;
+        if let Some(point) = lost {
+            return format!("failure point {point}: response lost");
+        }
+        let result = match step {
+            Step::Called(result) => result,
+            Step::Retry => continue,
+            Step::Closed(reason) => return reason,
         };
         let output: Output = match result {
             Ok(output) => output,
@@ -95,7 +141,7 @@ async fn drive<S: ProtocolSession>(
             return format!("socket error: {e}");
         }
         for wait in output.waits {
-            if let Err(e) = waits.arm(&ctx.storage, wait) {
+            if let Err(e) = waits.arm(&ctx.storage, &ctx.groups, wait) {
                 return e.to_string();
             }
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::ConnectionInfo;
 use sluice_storage::Storage;
 use tokio::net::TcpListener;
@@ -37,6 +38,8 @@ pub struct Listener {
     pub connections_max: usize,
     /// Storage, for waits.
     pub storage: Arc<Storage>,
+    /// The group coordinator, for waits.
+    pub groups: Arc<Coordinator>,
 }
 
 impl Listener {
@@ -72,6 +75,7 @@ impl Listener {
                 listener: self.name.clone(),
                 peer,
                 storage: self.storage.clone(),
+                groups: self.groups.clone(),
                 shutdown: shutdown.clone(),
             };
             tokio::spawn(async move {

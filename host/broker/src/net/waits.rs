@@ -5,11 +5,14 @@
 //! A position passes when its partition's high watermark (what `Storage::watch` announces) is
 //! above the watched offset. A partition that is missing, deleted or failed counts as passed:
 //! the codec sees the error when it looks, and nobody waits on a log that will never move.
+//! A watched group passes when its version (what `Coordinator::watch` announces) is above the
+//! one watched; a group that is gone has passed.
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{Wait, WakeOn};
 use sluice_storage::Storage;
 
@@ -60,23 +63,34 @@ impl std::fmt::Display for TooManyWaits {
 
 impl Waits {
     /// Arms `wait`, clamping its timeout to [`WAIT_MS_MAX`].
-    pub fn arm(&mut self, storage: &Storage, wait: Wait) -> Result<(), TooManyWaits> {
+    pub fn arm(
+        &mut self,
+        storage: &Storage,
+        groups: &Coordinator,
+        wait: Wait,
+    ) -> Result<(), TooManyWaits> {
         if self.armed.len() >= WAITS_MAX {
             return Err(TooManyWaits::Waits);
         }
-        let watches = wait.watch.len();
+        let watches = wait.watch.len() + wait.groups.len();
         if self.watched.saturating_add(watches) > WATCHES_MAX {
             return Err(TooManyWaits::Watches);
         }
         let token = wait.token;
         let timeout = Duration::from_millis(u64::from(wait.timeout_ms.min(WAIT_MS_MAX)));
-        let watches_nothing = wait.watch.is_empty();
-        let mut pending: Vec<PassFuture> = Vec::with_capacity(wait.watch.len());
+        let watches_nothing = watches == 0;
+        let mut pending: Vec<PassFuture> = Vec::with_capacity(watches);
         let mut gone = false;
         for position in wait.watch {
             match storage.watch(&position.topic, position.partition) {
                 Ok(rx) => pending.push(passes(rx, position.offset)),
                 Err(_) => gone = true,
+            }
+        }
+        for group in wait.groups {
+            match groups.watch(&group.group) {
+                Some(rx) => pending.push(moves_past(rx, group.version)),
+                None => gone = true,
             }
         }
         let moved: PassFuture = match wait.wake_on {
@@ -124,6 +138,13 @@ fn passes(mut rx: tokio::sync::watch::Receiver<i64>, offset: i64) -> PassFuture 
     })
 }
 
+/// Resolves once the group version `rx` announces is above `version`, or the group is gone.
+fn moves_past(mut rx: tokio::sync::watch::Receiver<u64>, version: u64) -> PassFuture {
+    Box::pin(async move {
+        let _ = rx.wait_for(|now| *now > version).await;
+    })
+}
+
 /// Resolves when the first of `pending` does; never, when it is empty.
 fn any(mut pending: Vec<PassFuture>) -> impl Future<Output = ()> + Send {
     poll_fn(move |cx| {
@@ -168,6 +189,10 @@ mod tests {
         .unwrap()
     }
 
+    fn groups(dir: &tempfile::TempDir) -> Coordinator {
+        Coordinator::open(&dir.path().join("groups"), Default::default()).unwrap()
+    }
+
     fn wait(token: u64, timeout_ms: u32, wake_on: WakeOn, watch: &[(&str, u32, i64)]) -> Wait {
         Wait {
             token,
@@ -180,6 +205,7 @@ mod tests {
                     offset: *offset,
                 })
                 .collect(),
+            groups: Vec::new(),
             wake_on,
         }
     }
@@ -227,11 +253,13 @@ mod tests {
     async fn wake_on_all_waits_for_every_partition_then_reports_no_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
                 &storage,
+                &groups,
                 wait(7, 10_000, WakeOn::All, &[("t", 0, 0), ("t", 1, 0)]),
             )
             .unwrap();
@@ -251,11 +279,13 @@ mod tests {
     async fn wake_on_any_wakes_at_the_first_partition_that_moves() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
                 &storage,
+                &groups,
                 wait(1, 10_000, WakeOn::Any, &[("t", 0, 0), ("t", 1, 0)]),
             )
             .unwrap();
@@ -268,25 +298,75 @@ mod tests {
     async fn a_wait_whose_positions_do_not_pass_reports_its_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         storage.create_topic("t", 1).unwrap();
         let mut waits = Waits::default();
         waits
-            .arm(&storage, wait(3, 20, WakeOn::All, &[("t", 0, 0)]))
+            .arm(&storage, &groups, wait(3, 20, WakeOn::All, &[("t", 0, 0)]))
             .unwrap();
         let fired = fired_within(&mut waits, 5_000).await;
         assert_eq!(fired, woke(3, true));
     }
 
     #[tokio::test]
+    async fn a_group_watch_wakes_when_the_group_changes_and_a_missing_group_has_passed() {
+        use sluice_plugin_runtime::GroupWatch;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(&dir);
+        let groups = groups(&dir);
+        let watch_group = |token, group: &str, version| Wait {
+            groups: vec![GroupWatch {
+                group: group.to_owned(),
+                version,
+            }],
+            ..wait(token, 10_000, WakeOn::Any, &[])
+        };
+        let mut waits = Waits::default();
+        waits
+            .arm(&storage, &groups, watch_group(1, "nobody", 0))
+            .unwrap();
+        let fired = waits.next().await;
+        assert_eq!((fired.token, fired.timed_out), (1, false));
+
+        let join = |member: &str| sluice_groups::JoinRequest {
+            group: "g".into(),
+            member_id: member.into(),
+            instance_id: None,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
+            protocol_type: "consumer".into(),
+            protocols: vec![sluice_groups::Protocol {
+                name: "range".into(),
+                metadata: vec![1],
+            }],
+            require_known_member_id: false,
+        };
+        groups.join(join(""), std::time::Instant::now()).unwrap();
+        let version = *groups.watch("g").unwrap().borrow();
+        waits
+            .arm(&storage, &groups, watch_group(2, "g", version))
+            .unwrap();
+        let pending = tokio::time::timeout(Duration::from_millis(50), waits.next()).await;
+        assert!(pending.is_err(), "nothing changed yet");
+        groups.join(join(""), std::time::Instant::now()).unwrap();
+        let fired = waits.next().await;
+        assert_eq!((fired.token, fired.timed_out), (2, false));
+    }
+
+    #[tokio::test]
     async fn missing_and_deleted_partitions_count_as_passed() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         storage.create_topic("t", 1).unwrap();
         storage.create_topic("doomed", 1).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
                 &storage,
+                &groups,
                 wait(1, 10_000, WakeOn::Any, &[("missing", 0, 0), ("t", 0, 0)]),
             )
             .unwrap();
@@ -295,6 +375,7 @@ mod tests {
         waits
             .arm(
                 &storage,
+                &groups,
                 wait(
                     2,
                     10_000,
@@ -312,14 +393,15 @@ mod tests {
     fn a_connection_may_arm_at_most_waits_max() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         let mut waits = Waits::default();
         for token in 0..WAITS_MAX as u64 {
             waits
-                .arm(&storage, wait(token, 10, WakeOn::Any, &[]))
+                .arm(&storage, &groups, wait(token, 10, WakeOn::Any, &[]))
                 .unwrap();
         }
         assert_eq!(
-            waits.arm(&storage, wait(99, 10, WakeOn::Any, &[])),
+            waits.arm(&storage, &groups, wait(99, 10, WakeOn::Any, &[])),
             Err(TooManyWaits::Waits)
         );
     }
@@ -328,22 +410,31 @@ mod tests {
     async fn the_waits_of_a_connection_watch_at_most_watches_max_positions() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(&dir);
+        let groups = groups(&dir);
         let half: Vec<(&str, u32, i64)> = vec![("missing", 0, 0); WATCHES_MAX / 2];
         let mut waits = Waits::default();
         waits
-            .arm(&storage, wait(1, 10_000, WakeOn::All, &half))
+            .arm(&storage, &groups, wait(1, 10_000, WakeOn::All, &half))
             .unwrap();
         waits
-            .arm(&storage, wait(2, 10_000, WakeOn::All, &half))
+            .arm(&storage, &groups, wait(2, 10_000, WakeOn::All, &half))
             .unwrap();
         assert_eq!(
-            waits.arm(&storage, wait(3, 10_000, WakeOn::All, &[("t", 0, 0)])),
+            waits.arm(
+                &storage,
+                &groups,
+                wait(3, 10_000, WakeOn::All, &[("t", 0, 0)])
+            ),
             Err(TooManyWaits::Watches)
         );
         // A fired wait gives its positions back.
         assert!(fired_within(&mut waits, 5_000).await.is_some());
         waits
-            .arm(&storage, wait(3, 10_000, WakeOn::All, &[("t", 0, 0)]))
+            .arm(
+                &storage,
+                &groups,
+                wait(3, 10_000, WakeOn::All, &[("t", 0, 0)]),
+            )
             .unwrap();
     }
 }

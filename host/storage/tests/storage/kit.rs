@@ -251,3 +251,18 @@ pub fn topic_with(dir: &Path, settings: &[(&str, &str)]) -> Storage {
     storage.create_topic_with("t", 1, &overrides).unwrap();
     storage
 }
+
+/// An idempotent producer's batch: [`batch`] with producer id, epoch and base sequence set.
+pub fn producer_batch(
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    values: &[&[u8]],
+) -> Vec<u8> {
+    let mut b = batch(values);
+    b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    b[51..53].copy_from_slice(&epoch.to_be_bytes());
+    b[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    fix_crc(&mut b);
+    b
+}

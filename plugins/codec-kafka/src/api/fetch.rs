@@ -204,6 +204,7 @@ pub fn run<B: Broker>(plan: &mut FetchPlan, broker: &B, run: Run) -> Result<Outc
         return Ok(Outcome::Park(Park {
             timeout_ms,
             watch,
+            groups: Vec::new(),
             wake_on: WakeOn::Any,
         }));
     }

@@ -7,8 +7,30 @@
 
 pub mod api_versions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
+pub mod describe_groups;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
+// Admin and idempotent-producer APIs.
+pub mod alter_configs;
+pub mod config_resource;
+pub mod create_partitions;
+pub mod delete_records;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod incremental_alter_configs;
+pub mod init_producer_id;
+pub mod offset_for_leader_epoch;
+pub mod record_errors;

@@ -1,8 +1,13 @@
 //! Produce: appends each partition's record batches, as sent, with `broker.append`.
 //!
-//! The batches are never decoded or decompressed here: the host validates them (magic 2,
-//! CRC-32C) and assigns offsets. Transactional and idempotent fields are accepted and ignored
-//! (the producer id travels inside the batch). A produce never auto-creates a topic: Kafka
+//! The batches are never decompressed here: the host validates them (magic 2, CRC-32C) and
+//! assigns offsets. Idempotent producers need nothing from the codec: the producer id, epoch
+//! and sequence travel inside the batch, the host checks them, and a duplicate (a retry after
+//! a lost response) answers the offsets it got the first time. A batch the host refuses
+//! answers its Kafka code per partition (`errors`): MESSAGE_TOO_LARGE, INVALID_RECORD (with,
+//! v8+, the keyless records listed by `record_errors`), OUT_OF_ORDER_SEQUENCE_NUMBER,
+//! INVALID_PRODUCER_EPOCH, each with the host's message (v8+). The transactional id is
+//! ignored: InitProducerId never hands out a transactional producer id. A produce never auto-creates a topic: Kafka
 //! does that only on Metadata, so a missing topic answers UNKNOWN_TOPIC_OR_PARTITION.
 //!
 //! Durability: `acks=1` and `acks=-1` are answered only once every partition written is
@@ -23,11 +28,14 @@
 use std::mem::size_of;
 
 use kafka_protocol::messages::produce_request::PartitionProduceData;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::protocol::{Message, StrBytes};
-use sluice_sdk::codec::{Broker, CodecError, LogPosition, WakeOn};
+use sluice_sdk::codec::{Broker, CodecError, ErrorCode, LogPosition, WakeOn};
 
+use crate::api::record_errors;
 use crate::dispatch::{Reply, Request};
 use crate::errors::{
     self, CORRUPT_MESSAGE, INVALID_REQUIRED_ACKS, NONE, REQUEST_TIMED_OUT,
@@ -198,6 +206,7 @@ pub fn check<B: Broker>(
         return Ok(Outcome::Park(Park {
             timeout_ms: wait.timeout_ms,
             watch,
+            groups: Vec::new(),
             wake_on: WakeOn::All,
         }));
     }
@@ -262,7 +271,19 @@ fn append<B: Broker>(
             awaiting: (acks != ACKS_NONE && appended.high_watermark <= appended.last_offset)
                 .then_some(appended.last_offset),
         },
-        Err(e) => refused(errors::code(&e), e.message),
+        Err(e) => {
+            // v8+ name the records refused (KIP-467); older versions drop the list.
+            let keyless = match e.code {
+                ErrorCode::InvalidRecord => record_errors::keyless(batches),
+                _ => Vec::new(),
+            };
+            let mut answer = refused(errors::code(&e), e.message);
+            answer.response.record_errors = keyless
+                .into_iter()
+                .map(|index| BatchIndexAndErrorMessage::default().with_batch_index(index))
+                .collect();
+            answer
+        }
     }
 }
 

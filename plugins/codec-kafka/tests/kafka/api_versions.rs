@@ -6,14 +6,38 @@ use sluice_sdk::codec::Codec;
 use crate::client::{Client, decode, frames, raw_request, request};
 
 /// (api key, min, max) exactly as advertised.
-const EXPECTED: [(i16, i16, i16); 7] = [
+const EXPECTED: [(i16, i16, i16); 26] = [
     (0, 0, 9),
     (1, 0, 12),
     (2, 0, 7),
     (3, 0, 12),
+    // Groups.
+    (8, 0, 9),
+    (9, 0, 9),
+    (10, 0, 5),
+    (11, 0, 9),
+    (12, 0, 4),
+    (13, 0, 5),
+    (14, 0, 5),
+    (15, 0, 6),
+    (16, 0, 5),
     (18, 0, 3),
     (19, 0, 7),
     (20, 0, 6),
+    // Admin and idempotent producers: DeleteRecords, InitProducerId, OffsetForLeaderEpoch,
+    // DescribeConfigs, AlterConfigs, CreatePartitions.
+    (21, 0, 2),
+    (22, 0, 5),
+    (23, 0, 4),
+    (32, 0, 4),
+    (33, 0, 2),
+    (37, 0, 3),
+    (42, 0, 2),
+    // IncrementalAlterConfigs.
+    (44, 0, 1),
+    (47, 0, 0),
+    // DescribeCluster.
+    (60, 0, 2),
 ];
 
 fn ranges(resp: &ApiVersionsResponse) -> Vec<(i16, i16, i16)> {
@@ -121,10 +145,15 @@ fn unknown_or_unimplemented_api_key_closes_the_connection() {
 
     let mut c = Client::new();
     let err = c
-        .send(raw_request(ApiKey::FindCoordinator, 0, 1, &[0, 1, b'g']))
+        .send(raw_request(
+            ApiKey::ElectLeaders,
+            0,
+            1,
+            &[0xff, 0xff, 0xff, 0xff],
+        ))
         .unwrap_err();
     assert!(
-        err.reason.contains("unsupported API FindCoordinator"),
+        err.reason.contains("unsupported API ElectLeaders"),
         "{}",
         err.reason
     );

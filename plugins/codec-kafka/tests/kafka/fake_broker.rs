@@ -10,9 +10,17 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use sluice_sdk::codec::{
+    CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupOverview, GroupResults,
+    JoinOutcome, JoinRequest, JoinResult, MemberIdentity, SyncOutcome, SyncRequest, TopicPartition,
+};
+
+use sluice_sdk::codec::{
     AppendResult, Broker, BrokerError, ClusterInfo, ErrorCode, Level, PartitionOffsets, ReadResult,
     TimestampOffset, TopicInfo,
 };
+use sluice_sdk::codec::{ConfigChange, ConfigEntry, ProducerIdentity};
+
+use crate::fake_admin::{self, ProducerIds, ProducerState, Sequenced};
 
 pub const NODE_ID: i32 = 1;
 pub const CLUSTER_ID: &str = "sluice-test-cluster-01";
@@ -25,17 +33,6 @@ const MAGIC_AT: usize = 16;
 const LAST_OFFSET_DELTA_AT: usize = 23;
 const MAX_TIMESTAMP_AT: usize = 35;
 
-/// The topic settings the fake knows, as the host's storage names them.
-const CONFIG_NAMES: [&str; 7] = [
-    "retention.ms",
-    "retention.bytes",
-    "segment.bytes",
-    "segment.ms",
-    "durability",
-    "flush.ms",
-    "flush.bytes",
-];
-
 #[derive(Default)]
 struct Partition {
     log_start: i64,
@@ -45,6 +42,8 @@ struct Partition {
     failed: bool,
     /// (base offset, last offset, max timestamp, bytes)
     batches: Vec<(i64, i64, i64, Vec<u8>)>,
+    /// Idempotent producers that appended here, by producer id.
+    producers: BTreeMap<i64, ProducerState>,
 }
 
 impl Partition {
@@ -72,6 +71,10 @@ pub struct FakeBroker {
     hold: Cell<bool>,
     pub auto_create: bool,
     pub logs: RefCell<Vec<(Level, String)>>,
+    /// The host's group coordinator, opened on first use.
+    groups: std::cell::OnceCell<crate::fake_groups::FakeGroups>,
+    /// Producer ids handed out by `init-producer-id`.
+    producer_ids: ProducerIds,
 }
 
 impl Default for FakeBroker {
@@ -82,6 +85,8 @@ impl Default for FakeBroker {
             hold: Cell::new(false),
             auto_create: true,
             logs: RefCell::default(),
+            groups: std::cell::OnceCell::new(),
+            producer_ids: ProducerIds::default(),
         }
     }
 }
@@ -172,16 +177,13 @@ impl FakeBroker {
 
     fn check_configs(configs: &[(String, String)]) -> Result<(), BrokerError> {
         for (name, value) in configs {
-            if !CONFIG_NAMES.contains(&name.as_str()) {
+            if !fake_admin::known(name) {
                 return Err(err(
                     ErrorCode::InvalidConfig,
                     &format!("unknown topic setting `{name}`"),
                 ));
             }
-            let valid = match name.as_str() {
-                "durability" => value == "fsync" || value == "relaxed",
-                _ => value.parse::<i64>().is_ok(),
-            };
+            let valid = fake_admin::valid_value(name, value);
             if !valid {
                 return Err(err(
                     ErrorCode::InvalidConfig,
@@ -216,6 +218,20 @@ impl FakeBroker {
             return Err(err(ErrorCode::Storage, "partition failed"));
         }
         f(part)
+    }
+}
+
+impl FakeBroker {
+    /// The group coordinator behind the group methods.
+    pub fn groups(&self) -> &crate::fake_groups::FakeGroups {
+        self.groups.get_or_init(crate::fake_groups::FakeGroups::new)
+    }
+
+    fn partition_exists(&self, topic: &str, partition: u32) -> bool {
+        self.topics
+            .borrow()
+            .get(topic)
+            .is_some_and(|p| (partition as usize) < p.len())
     }
 }
 
@@ -290,10 +306,75 @@ impl Broker for FakeBroker {
         batches: &[u8],
     ) -> Result<AppendResult, BrokerError> {
         let hold = self.hold.get();
+        let overrides = self
+            .configs
+            .borrow()
+            .get(topic)
+            .cloned()
+            .unwrap_or_default();
         self.with_partition(topic, partition, |p| {
             let split = split_batches(batches)?;
-            let base_offset = p.log_end;
+            // The host's checks first, on every batch: all are stored or none is.
+            let max_bytes: usize = fake_admin::effective(&overrides, "max.message.bytes")
+                .parse()
+                .unwrap_or(usize::MAX);
+            let compacted = fake_admin::effective(&overrides, "cleanup.policy").contains("compact");
+            let mut producers = p.producers.clone();
+            let mut duplicate = None;
+            let mut next_offset = p.log_end;
+            let mut fresh = Vec::new();
             for batch in split {
+                if batch.len() > max_bytes {
+                    return Err(err(
+                        ErrorCode::RecordTooLarge,
+                        "batch above max.message.bytes",
+                    ));
+                }
+                if compacted && fake_admin::has_keyless_record(batch) {
+                    return Err(err(
+                        ErrorCode::InvalidRecord,
+                        "a record without a key on a compacted topic",
+                    ));
+                }
+                let delta = i64::from(i32::from_be_bytes(
+                    batch[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4]
+                        .try_into()
+                        .unwrap(),
+                ))
+                .max(0);
+                if let Some((id, epoch, seq, count)) = fake_admin::producer_of(batch) {
+                    match fake_admin::sequence(producers.get(&id), epoch, seq, count)? {
+                        Sequenced::Duplicate(base, last) => {
+                            duplicate.get_or_insert((base, last));
+                            continue;
+                        }
+                        Sequenced::Next => {
+                            let state = ProducerState {
+                                epoch,
+                                first_seq: seq,
+                                last_seq: seq.wrapping_add(count).wrapping_sub(1),
+                                base_offset: next_offset,
+                                last_offset: next_offset + delta,
+                            };
+                            producers.insert(id, state);
+                        }
+                    }
+                }
+                next_offset += delta + 1;
+                fresh.push(batch);
+            }
+            p.producers = producers;
+            if let (true, Some((base_offset, last_offset))) = (fresh.is_empty(), duplicate) {
+                return Ok(AppendResult {
+                    base_offset,
+                    last_offset,
+                    log_start: p.log_start,
+                    append_time_ms: 0,
+                    high_watermark: p.high_watermark,
+                });
+            }
+            let base_offset = duplicate.map_or(p.log_end, |(base, _)| base);
+            for batch in fresh {
                 let mut stored = batch.to_vec();
                 let delta = i32::from_be_bytes(
                     stored[LAST_OFFSET_DELTA_AT..LAST_OFFSET_DELTA_AT + 4]
@@ -367,6 +448,140 @@ impl Broker for FakeBroker {
                     timestamp: *max,
                 }))
         })
+    }
+
+    fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError> {
+        self.groups().join(request)
+    }
+    fn group_join_poll(&self, group: &str, member: &str) -> Result<Option<JoinResult>, GroupError> {
+        self.groups().join_poll(group, member)
+    }
+    fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError> {
+        self.groups().sync(request)
+    }
+    fn group_sync_poll(
+        &self,
+        g: &str,
+        m: &str,
+        gen_id: i32,
+    ) -> Result<Option<Vec<u8>>, GroupError> {
+        self.groups().sync_poll(g, m, gen_id)
+    }
+    fn group_heartbeat(&self, g: &str, m: &MemberIdentity, gen_id: i32) -> Result<(), GroupError> {
+        self.groups().heartbeat(g, m, gen_id)
+    }
+    fn group_leave(&self, group: &str, members: &[MemberIdentity]) -> GroupResults {
+        self.groups().leave(group, members)
+    }
+    fn group_list(&self) -> Vec<GroupOverview> {
+        self.groups().list()
+    }
+    fn group_describe(&self, group: &str) -> Result<GroupDescription, GroupError> {
+        self.groups().describe(group)
+    }
+    fn group_delete(&self, group: &str) -> Result<(), GroupError> {
+        self.groups().delete(group)
+    }
+    fn commit_offsets(&self, g: &str, a: &CommitAuthor, o: &[CommittedOffset]) -> GroupResults {
+        self.groups()
+            .commit_offsets(g, a, o, &|t, p| self.partition_exists(t, p))
+    }
+    fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<Vec<CommittedOffset>, GroupError> {
+        self.groups().fetch_offsets(group, partitions)
+    }
+    fn delete_offsets(&self, group: &str, partitions: &[TopicPartition]) -> GroupResults {
+        self.groups().delete_offsets(group, partitions)
+    }
+
+    fn create_partitions(
+        &self,
+        name: &str,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError> {
+        let mut topics = self.topics.borrow_mut();
+        let parts = topics
+            .get_mut(name)
+            .ok_or_else(|| err(ErrorCode::UnknownTopic, "no such topic"))?;
+        let current = parts.len() as u32;
+        if count <= current {
+            return Err(err(
+                ErrorCode::InvalidPartitions,
+                &format!("topic has {current} partitions; {count} is not an increase"),
+            ));
+        }
+        if count > PARTITIONS_MAX {
+            return Err(err(
+                ErrorCode::InvalidPartitions,
+                &format!("{count} partitions is above the limit of {PARTITIONS_MAX}"),
+            ));
+        }
+        if !validate_only {
+            parts.resize_with(count as usize, Partition::default);
+        }
+        Ok(TopicInfo {
+            name: name.to_owned(),
+            partitions: count,
+        })
+    }
+
+    fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, BrokerError> {
+        if !self.has_topic(name) {
+            return Err(err(ErrorCode::UnknownTopic, "no such topic"));
+        }
+        let overrides = self.configs.borrow().get(name).cloned().unwrap_or_default();
+        Ok(fake_admin::topic_entries(&overrides))
+    }
+
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry> {
+        fake_admin::broker_entries(NODE_ID)
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        if !self.has_topic(name) {
+            return Err(err(ErrorCode::UnknownTopic, "no such topic"));
+        }
+        let overrides = self.configs.borrow().get(name).cloned().unwrap_or_default();
+        let altered = fake_admin::alter(&overrides, changes, replace)?;
+        if !validate_only {
+            self.configs.borrow_mut().insert(name.to_owned(), altered);
+        }
+        Ok(())
+    }
+
+    fn delete_records(&self, topic: &str, partition: u32, offset: i64) -> Result<i64, BrokerError> {
+        self.with_partition(topic, partition, |p| {
+            let offset = if offset == -1 {
+                p.high_watermark
+            } else {
+                offset
+            };
+            if offset > p.high_watermark {
+                return Err(err(ErrorCode::OffsetOutOfRange, "above the high watermark"));
+            }
+            if offset > p.log_start {
+                p.log_start = offset;
+                p.batches.retain(|(_, last, _, _)| *last >= offset);
+            }
+            Ok(p.log_start)
+        })
+    }
+
+    fn init_producer_id(
+        &self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError> {
+        Ok(self.producer_ids.init(current))
     }
 
     fn log(&self, level: Level, message: &str) {

@@ -176,6 +176,8 @@ fn seeds() -> Vec<Vec<u8>> {
     }
     seeds.extend(crate::legacy::seeds());
     seeds.extend(crate::admin::seeds());
+    seeds.extend(crate::admin_configs::seeds());
+    seeds.extend(crate::idempotence::seeds());
     seeds
 }
 

@@ -3,12 +3,17 @@
 //! broker, and the responses are decoded and checked.
 
 mod client;
+mod fake_admin;
 mod fake_broker;
+mod fake_groups;
 
 mod admin;
+mod admin_configs;
 mod api_versions;
 mod durability;
 mod framing;
+mod groups;
+mod idempotence;
 mod legacy;
 mod metadata;
 mod parking;

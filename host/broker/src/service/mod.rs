@@ -1,38 +1,56 @@
-//! The broker operations plugins call (`wit/broker.wit`), implemented over storage.
+//! The broker operations plugins call (`wit/broker.wit` and `wit/groups.wit`), implemented
+//! over storage and the group coordinator.
 //!
 //! This is where the host's policy lives (auto-creation, the default partition count) and where
 //! storage errors become the WIT's `error-code`s. It knows nothing of any wire protocol, and
 //! never waits: an append under `fsync` returns before it is durable, with the high watermark
-//! that tells the codec whether to arm a wait.
+//! that tells the codec whether to arm a wait. (Committing offsets is the one exception: it
+//! returns once the commit is fsynced, since commits are small and rare.)
 use std::sync::Arc;
 
+use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{
-    AppendResult, BrokerError, ClusterInfo, ErrorCode, HostBroker, PartitionOffsets, ReadResult,
-    TimestampOffset, TopicInfo,
+    AppendResult, BrokerError, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource,
+    ErrorCode, HostBroker, PartitionOffsets, ProducerIdentity, ReadResult, TimestampOffset,
+    TopicInfo,
 };
 use sluice_storage::{Storage, StorageError, TopicOverrides};
 
-/// Broker operations over one storage.
+pub mod broker_configs;
+mod groups;
+
+/// The failure point, checked after every successful append, that makes the connection lose
+/// the response: it closes before writing anything the call returned. Tests use it to show
+/// that an idempotent producer's retry of a write it never heard about is not stored twice.
+pub const APPEND_RESPONSE_FAIL_POINT: &str = "append-response";
+
+/// The host's topic policy and what it reports about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ServicePolicy {
+    /// This broker's node id.
+    pub node_id: i32,
+    /// Create missing topics on request.
+    pub auto_create: bool,
+    /// Partitions of an auto-created topic.
+    pub default_partitions: u32,
+    /// What `describe-broker-configs` answers.
+    pub broker_configs: Vec<ConfigEntry>,
+}
+
+/// Broker operations over one storage and one group coordinator.
 pub struct BrokerService {
     storage: Arc<Storage>,
-    node_id: i32,
-    auto_create: bool,
-    default_partitions: u32,
+    groups: Arc<Coordinator>,
+    policy: ServicePolicy,
 }
 
 impl BrokerService {
-    /// A service over `storage` with the host's topic policy.
-    pub fn new(
-        storage: Arc<Storage>,
-        node_id: i32,
-        auto_create: bool,
-        default_partitions: u32,
-    ) -> Self {
+    /// A service over `storage` and `groups` with the host's topic policy.
+    pub fn new(storage: Arc<Storage>, groups: Arc<Coordinator>, policy: ServicePolicy) -> Self {
         BrokerService {
             storage,
-            node_id,
-            auto_create,
-            default_partitions,
+            groups,
+            policy,
         }
     }
 
@@ -40,14 +58,19 @@ impl BrokerService {
     pub fn storage(&self) -> &Arc<Storage> {
         &self.storage
     }
+
+    /// The group coordinator (listeners watch groups through it).
+    pub fn groups(&self) -> &Arc<Coordinator> {
+        &self.groups
+    }
 }
 
 impl HostBroker for BrokerService {
     fn cluster(&self) -> ClusterInfo {
         ClusterInfo {
             cluster_id: self.storage.cluster_id().to_string(),
-            node_id: self.node_id,
-            default_partitions: self.default_partitions,
+            node_id: self.policy.node_id,
+            default_partitions: self.policy.default_partitions,
         }
     }
 
@@ -63,10 +86,13 @@ impl HostBroker for BrokerService {
         if let Some(topic) = self.storage.topic(name) {
             return Ok(topic_info(topic));
         }
-        if !(auto_create && self.auto_create) {
+        if !(auto_create && self.policy.auto_create) {
             return Err(broker_error(StorageError::UnknownTopic(name.to_string())));
         }
-        match self.storage.create_topic(name, self.default_partitions) {
+        match self
+            .storage
+            .create_topic(name, self.policy.default_partitions)
+        {
             Ok(topic) => {
                 tracing::info!(
                     topic = name,
@@ -104,6 +130,11 @@ impl HostBroker for BrokerService {
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         self.storage.delete_topic(name).map_err(broker_error)?;
         tracing::info!(topic = name, "topic deleted");
+        // Offsets committed for a topic that is gone would greet a new topic of the same
+        // name with positions in someone else's log.
+        if let Err(e) = self.groups.forget_topic(name) {
+            tracing::error!(topic = name, error = %e, "forgetting the deleted topic's committed offsets failed");
+        }
         Ok(())
     }
 
@@ -117,6 +148,22 @@ impl HostBroker for BrokerService {
             .storage
             .append(topic, partition, batches)
             .map_err(broker_error)?;
+        if r.duplicate {
+            tracing::debug!(
+                topic,
+                partition,
+                base_offset = r.base_offset,
+                "idempotent producer retried a stored batch; answered with its offsets"
+            );
+        }
+        if self
+            .storage
+            .fail_points()
+            .check(APPEND_RESPONSE_FAIL_POINT)
+            .is_err()
+        {
+            crate::net::connection::lose_response(APPEND_RESPONSE_FAIL_POINT);
+        }
         Ok(AppendResult {
             base_offset: r.base_offset,
             last_offset: r.last_offset,
@@ -165,6 +212,116 @@ impl HostBroker for BrokerService {
             timestamp: f.timestamp,
         }))
     }
+
+    fn create_partitions(
+        &self,
+        name: &str,
+        count: u32,
+        validate_only: bool,
+    ) -> Result<TopicInfo, BrokerError> {
+        let current = self
+            .storage
+            .topic(name)
+            .ok_or_else(|| broker_error(StorageError::UnknownTopic(name.to_owned())))?;
+        let max = self.storage.config().partitions_max;
+        if count <= current.partitions || count > max {
+            return Err(BrokerError {
+                code: ErrorCode::InvalidPartitions,
+                message: format!(
+                    "topic {name} has {} partitions; the new count must be above that and at most {max}, not {count}",
+                    current.partitions
+                ),
+            });
+        }
+        if validate_only {
+            return Ok(TopicInfo {
+                name: current.name,
+                partitions: count,
+            });
+        }
+        let topic = self
+            .storage
+            .add_partitions(name, count)
+            .map_err(broker_error)?;
+        Ok(topic_info(topic))
+    }
+
+    fn describe_topic_configs(&self, name: &str) -> Result<Vec<ConfigEntry>, BrokerError> {
+        let entries = self
+            .storage
+            .describe_topic_config(name)
+            .map_err(broker_error)?;
+        Ok(entries.into_iter().map(config_entry).collect())
+    }
+
+    fn describe_broker_configs(&self) -> Vec<ConfigEntry> {
+        self.policy.broker_configs.clone()
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[ConfigChange],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        let changes: Vec<sluice_storage::ConfigChange> = changes
+            .iter()
+            .map(|c| sluice_storage::ConfigChange {
+                name: c.name.clone(),
+                op: match c.op {
+                    ConfigOp::Set => sluice_storage::ConfigOp::Set,
+                    ConfigOp::Delete => sluice_storage::ConfigOp::Delete,
+                    ConfigOp::Append => sluice_storage::ConfigOp::Append,
+                    ConfigOp::Subtract => sluice_storage::ConfigOp::Subtract,
+                },
+                value: c.value.clone(),
+            })
+            .collect();
+        self.storage
+            .alter_topic_configs(name, &changes, replace, validate_only)
+            .map_err(broker_error)?;
+        Ok(())
+    }
+
+    fn delete_records(&self, topic: &str, partition: u32, offset: i64) -> Result<i64, BrokerError> {
+        let start = self
+            .storage
+            .delete_records(topic, partition, offset)
+            .map_err(broker_error)?;
+        tracing::info!(topic, partition, log_start = start, "records deleted");
+        Ok(start)
+    }
+
+    fn init_producer_id(
+        &self,
+        current: Option<ProducerIdentity>,
+    ) -> Result<ProducerIdentity, BrokerError> {
+        let current = current.map(|c| (c.id, c.epoch));
+        let (id, epoch) = match self.storage.init_producer_id(current) {
+            // An id this cluster never handed out (a producer that last talked to another
+            // cluster): Kafka ignores it for non-transactional producers; so do we.
+            Err(StorageError::InvalidProducerIdMapping(_)) => self.storage.init_producer_id(None),
+            other => other,
+        }
+        .map_err(broker_error)?;
+        Ok(ProducerIdentity { id, epoch })
+    }
+}
+
+fn config_entry(e: sluice_storage::ConfigEntry) -> ConfigEntry {
+    ConfigEntry {
+        name: e.name.to_owned(),
+        value: e.value,
+        source: match e.source {
+            sluice_storage::ConfigSource::Topic => ConfigSource::Topic,
+            sluice_storage::ConfigSource::Broker => ConfigSource::Broker,
+            sluice_storage::ConfigSource::Default => ConfigSource::Default,
+        },
+        default_value: e.default_value,
+        read_only: e.read_only,
+        documentation: e.documentation.to_owned(),
+    }
 }
 
 fn topic_info(t: sluice_storage::TopicInfo) -> TopicInfo {
@@ -194,6 +351,9 @@ pub fn broker_error(e: StorageError) -> BrokerError {
         StorageError::RecordTooLarge { .. } => ErrorCode::RecordTooLarge,
         StorageError::CorruptBatch(_) => ErrorCode::CorruptBatch,
         StorageError::InvalidConfig { .. } => ErrorCode::InvalidConfig,
+        StorageError::InvalidRecord(_) => ErrorCode::InvalidRecord,
+        StorageError::OutOfOrderSequence { .. } => ErrorCode::OutOfOrderSequence,
+        StorageError::InvalidProducerEpoch { .. } => ErrorCode::InvalidProducerEpoch,
         _ => {
             tracing::error!(error = %e, "storage failure");
             ErrorCode::Storage
@@ -217,7 +377,14 @@ mod tests {
             ..StorageConfig::default()
         })
         .unwrap();
-        BrokerService::new(Arc::new(storage), 1, true, 1)
+        let groups = Coordinator::open(&dir.path().join("groups"), Default::default()).unwrap();
+        let policy = ServicePolicy {
+            node_id: 1,
+            auto_create: true,
+            default_partitions: 1,
+            broker_configs: Vec::new(),
+        };
+        BrokerService::new(Arc::new(storage), Arc::new(groups), policy)
     }
 
     fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

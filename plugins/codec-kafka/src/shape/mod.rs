@@ -15,6 +15,9 @@ use kafka_protocol::messages::ApiKey;
 
 use crate::wire::{Reader, WireError};
 
+mod admin;
+mod groups;
+
 /// Bytes of a UUID.
 const UUID_BYTES: usize = 16;
 
@@ -43,6 +46,10 @@ pub fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<(), WireError> {
         ApiKey::ListOffsets => list_offsets(&mut w, version),
         ApiKey::CreateTopics => create_topics(&mut w, version),
         ApiKey::DeleteTopics => delete_topics(&mut w, version),
+        api if groups::APIS.contains(&api) => groups::walk(api, &mut w, version)
+            .unwrap_or(Err(WireError("no request schema for this API"))),
+        api if admin::APIS.contains(&api) => admin::walk(api, &mut w, version)
+            .unwrap_or(Err(WireError("no request schema for this API"))),
         _ => Err(WireError("no request schema for this API")),
     }
 }
@@ -465,6 +472,8 @@ mod tests {
                 .with_timeout_ms(1000)
                 .with_unknown_tagged_fields(tags)
                 .encode(&mut out, v),
+            api if groups::APIS.contains(&api) => return groups::tests::populated(api, v),
+            api if admin::APIS.contains(&api) => return admin::tests::populated(api, v),
             other => panic!("no test request for {other:?}"),
         };
         result.unwrap_or_else(|e| panic!("encoding {api:?} v{v}: {e}"));
@@ -486,6 +495,8 @@ mod tests {
             ApiKey::ListOffsets => list_offsets(&mut w, v),
             ApiKey::CreateTopics => create_topics(&mut w, v),
             ApiKey::DeleteTopics => delete_topics(&mut w, v),
+            api if groups::APIS.contains(&api) => groups::walk(api, &mut w, v).unwrap(),
+            api if admin::APIS.contains(&api) => admin::walk(api, &mut w, v).unwrap(),
             _ => unreachable!(),
         };
         step.unwrap_or_else(|e| panic!("{api:?} v{v}: {e}"));
