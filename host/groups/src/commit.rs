@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::error::{err, illegal_generation, storage_error};
 use crate::group::Group;
-use crate::journal::Record;
+use crate::journal::{Commit, Record};
 use crate::types::{
     CommitAuthor, CommittedOffset, GroupError, GroupErrorCode, GroupState, TopicPartition,
 };
@@ -93,14 +93,14 @@ impl Coordinator {
                     if is_new {
                         added.insert((o.topic.as_str(), o.partition));
                     }
-                    records.push(Record::Commit {
+                    records.push(Record::Commit(Commit {
                         group,
                         topic: &o.topic,
                         partition: o.partition,
                         offset: o.offset,
                         leader_epoch: o.leader_epoch,
                         metadata: o.metadata.as_deref(),
-                    });
+                    }));
                     Ok(())
                 });
             }

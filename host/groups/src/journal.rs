@@ -44,14 +44,7 @@ const KIND_FORGET_TOPIC: u8 = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Record<'a> {
     /// An offset committed (or replaced).
-    Commit {
-        group: &'a str,
-        topic: &'a str,
-        partition: u32,
-        offset: i64,
-        leader_epoch: i32,
-        metadata: Option<&'a str>,
-    },
+    Commit(Commit<'a>),
     /// One committed offset forgotten.
     DeleteOffset {
         group: &'a str,
@@ -62,6 +55,18 @@ pub(crate) enum Record<'a> {
     DeleteGroup { group: &'a str },
     /// Every offset of a topic, in every group, forgotten.
     ForgetTopic { topic: &'a str },
+}
+
+/// An offset committed, as one record: a struct of its own so that the coordinator, the
+/// encoder and the in-memory offsets each take it whole rather than field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Commit<'a> {
+    pub group: &'a str,
+    pub topic: &'a str,
+    pub partition: u32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<&'a str>,
 }
 
 /// The open journal, appended to at its end.
@@ -299,12 +304,9 @@ fn check_header(head: &[u8; HEADER_BYTES as usize]) -> Result<(), String> {
 pub(crate) fn frame_bytes(record: &Record<'_>) -> u64 {
     let string = |s: &str| 4 + s.len() as u64;
     let body = 1 + match record {
-        Record::Commit {
-            group,
-            topic,
-            metadata,
-            ..
-        } => string(group) + string(topic) + 4 + 8 + 4 + 1 + metadata.map_or(0, string),
+        Record::Commit(c) => {
+            string(c.group) + string(c.topic) + 4 + 8 + 4 + 1 + c.metadata.map_or(0, string)
+        }
         Record::DeleteOffset { group, topic, .. } => string(group) + string(topic) + 4,
         Record::DeleteGroup { group } => string(group),
         Record::ForgetTopic { topic } => string(topic),
@@ -317,21 +319,14 @@ fn encode_frame(out: &mut Vec<u8>, record: &Record<'_>) {
     out.extend([0u8; FRAME_HEAD_BYTES as usize]);
     let body_start = out.len();
     match *record {
-        Record::Commit {
-            group,
-            topic,
-            partition,
-            offset,
-            leader_epoch,
-            metadata,
-        } => {
+        Record::Commit(c) => {
             out.push(KIND_COMMIT);
-            put_str(out, group);
-            put_str(out, topic);
-            out.extend(partition.to_be_bytes());
-            out.extend(offset.to_be_bytes());
-            out.extend(leader_epoch.to_be_bytes());
-            match metadata {
+            put_str(out, c.group);
+            put_str(out, c.topic);
+            out.extend(c.partition.to_be_bytes());
+            out.extend(c.offset.to_be_bytes());
+            out.extend(c.leader_epoch.to_be_bytes());
+            match c.metadata {
                 None => out.push(0),
                 Some(text) => {
                     out.push(1);
@@ -419,7 +414,7 @@ impl<'a> Cursor<'a> {
 fn decode(body: &[u8]) -> Result<Record<'_>, &'static str> {
     let mut c = Cursor { rest: body };
     let record = match c.u8()? {
-        KIND_COMMIT => Record::Commit {
+        KIND_COMMIT => Record::Commit(Commit {
             group: c.str()?,
             topic: c.str()?,
             partition: c.u32()?,
@@ -430,7 +425,7 @@ fn decode(body: &[u8]) -> Result<Record<'_>, &'static str> {
                 1 => Some(c.str()?),
                 _ => return Err("its metadata flag is neither 0 nor 1"),
             },
-        },
+        }),
         KIND_DELETE_OFFSET => Record::DeleteOffset {
             group: c.str()?,
             topic: c.str()?,
@@ -452,22 +447,22 @@ mod tests {
 
     fn samples() -> Vec<Record<'static>> {
         vec![
-            Record::Commit {
+            Record::Commit(Commit {
                 group: "g",
                 topic: "t",
                 partition: 3,
                 offset: i64::MAX,
                 leader_epoch: -1,
                 metadata: Some("meta"),
-            },
-            Record::Commit {
+            }),
+            Record::Commit(Commit {
                 group: "g",
                 topic: "t",
                 partition: 0,
                 offset: 0,
                 leader_epoch: 7,
                 metadata: None,
-            },
+            }),
             Record::DeleteOffset {
                 group: "g",
                 topic: "t",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::journal::{Record, frame_bytes};
+use crate::journal::{Commit, Record, frame_bytes};
 use crate::types::{CommittedOffset, TopicPartition};
 
 /// One committed position, without its key.
@@ -27,14 +27,14 @@ pub(crate) struct Offsets {
 }
 
 fn commit_record<'a>(group: &'a str, key: &'a (String, u32), p: &'a Position) -> Record<'a> {
-    Record::Commit {
+    Record::Commit(Commit {
         group,
         topic: &key.0,
         partition: key.1,
         offset: p.offset,
         leader_epoch: p.leader_epoch,
         metadata: p.metadata.as_deref(),
-    }
+    })
 }
 
 impl Offsets {
@@ -74,19 +74,12 @@ impl Offsets {
     /// Applies a journalled change.
     pub(crate) fn apply(&mut self, record: &Record<'_>) {
         match *record {
-            Record::Commit {
-                group,
-                topic,
-                partition,
-                offset,
-                leader_epoch,
-                metadata,
-            } => {
-                let key = (topic.to_owned(), partition);
+            Record::Commit(c) => {
+                let (group, key) = (c.group, (c.topic.to_owned(), c.partition));
                 let position = Position {
-                    offset,
-                    leader_epoch,
-                    metadata: metadata.map(str::to_owned),
+                    offset: c.offset,
+                    leader_epoch: c.leader_epoch,
+                    metadata: c.metadata.map(str::to_owned),
                 };
                 let added = frame_bytes(record);
                 let partitions = self.groups.entry(group.to_owned()).or_default();

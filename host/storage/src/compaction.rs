@@ -26,7 +26,7 @@ use crate::StorageError;
 use crate::batch::{self, BatchHeader, HEADER_BYTES, LEADER_EPOCH_STORED, MAGIC_V2};
 use crate::error::io_error;
 use crate::layout;
-use crate::records::{self, COMPRESSION_MASK, Record};
+use crate::records::{self, COMPRESSION_MASK, Record, put_zigzag};
 
 /// Memory the key map of one pass may use (keys plus per-entry overhead), Kafka's
 /// `log.cleaner.dedupe.buffer.size` default. A log with more distinct keys is cleaned up to
@@ -165,19 +165,19 @@ fn encode(
     let mut records = Vec::new();
     for (record, offset) in kept {
         let mut body = vec![record.attributes.to_be_bytes()[0]];
-        zigzag(&mut body, record.timestamp_delta);
-        zigzag(&mut body, offset - base);
+        put_zigzag(&mut body, record.timestamp_delta);
+        put_zigzag(&mut body, offset - base);
         for field in [record.key, record.value] {
             match field {
                 Some(bytes) => {
-                    zigzag(&mut body, bytes.len() as i64);
+                    put_zigzag(&mut body, bytes.len() as i64);
                     body.extend_from_slice(bytes);
                 }
-                None => zigzag(&mut body, -1),
+                None => put_zigzag(&mut body, -1),
             }
         }
         body.extend_from_slice(record.headers);
-        zigzag(&mut records, body.len() as i64);
+        put_zigzag(&mut records, body.len() as i64);
         records.extend(body);
     }
     let fixed = |range: std::ops::Range<usize>| {
@@ -218,15 +218,6 @@ fn shift_sequence(sequence: i32, by: i64) -> i32 {
     }
     let wrapped = (i64::from(sequence) + by) % (i64::from(i32::MAX) + 1);
     i32::try_from(wrapped).unwrap_or(sequence)
-}
-
-fn zigzag(out: &mut Vec<u8>, value: i64) {
-    let mut z = ((value << 1) ^ (value >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
 }
 
 fn be_i64(bytes: &[u8], at: std::ops::Range<usize>) -> Result<i64, StorageError> {

@@ -231,6 +231,17 @@ fn varint(buf: &[u8], at: &mut usize) -> Result<i32, StorageError> {
     i32::try_from(value).map_err(|_| invalid("varint out of range"))
 }
 
+/// Appends `value` as a zigzag varlong: the writing side of [`varlong`], for compaction's
+/// rewritten batches (and the tests' hand-built ones).
+pub(crate) fn put_zigzag(out: &mut Vec<u8>, value: i64) {
+    let mut z = ((value << 1) ^ (value >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8 & 0x7f) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
 fn read_zigzag(buf: &[u8], at: &mut usize, max_bytes: usize) -> Result<i64, StorageError> {
     let mut raw: u64 = 0;
     for i in 0..max_bytes {
@@ -306,34 +317,25 @@ fn snappy_block(block: &[u8], already: usize) -> Result<Vec<u8>, StorageError> {
 mod tests {
     use super::*;
 
-    fn zigzag(out: &mut Vec<u8>, value: i64) {
-        let mut z = ((value << 1) ^ (value >> 63)) as u64;
-        while z >= 0x80 {
-            out.push((z as u8 & 0x7f) | 0x80);
-            z >>= 7;
-        }
-        out.push(z as u8);
-    }
-
     fn record(key: Option<&[u8]>, value: Option<&[u8]>) -> Vec<u8> {
         let mut body = vec![0u8];
-        zigzag(&mut body, 3);
-        zigzag(&mut body, 1);
+        put_zigzag(&mut body, 3);
+        put_zigzag(&mut body, 1);
         for field in [key, value] {
             match field {
                 Some(b) => {
-                    zigzag(&mut body, b.len() as i64);
+                    put_zigzag(&mut body, b.len() as i64);
                     body.extend_from_slice(b);
                 }
-                None => zigzag(&mut body, -1),
+                None => put_zigzag(&mut body, -1),
             }
         }
-        zigzag(&mut body, 1);
-        zigzag(&mut body, 1);
+        put_zigzag(&mut body, 1);
+        put_zigzag(&mut body, 1);
         body.push(b'h');
-        zigzag(&mut body, -1);
+        put_zigzag(&mut body, -1);
         let mut out = Vec::new();
-        zigzag(&mut out, body.len() as i64);
+        put_zigzag(&mut out, body.len() as i64);
         out.extend(body);
         out
     }

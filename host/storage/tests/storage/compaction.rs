@@ -6,61 +6,22 @@ use std::io::Write;
 use std::path::Path;
 
 use sluice_storage::{
-    CleanupPolicy, ConfigChange, ConfigOp, ConfigSource, Storage, StorageConfig, StorageError,
-    TopicConfig, TopicOverrides,
+    CleanupPolicy, CompactionReport, ConfigChange, ConfigOp, ConfigSource, Storage, StorageConfig,
+    StorageError, TopicConfig, TopicInfo, TopicOverrides,
 };
 
-use crate::kit;
+use crate::kit::{self, Rec};
 
 /// Timestamps of the records built here.
 const T0: i64 = 1_700_000_000_000;
 /// Values big enough that a 4 KiB segment holds a dozen single-record batches.
 const VALUE_BYTES: usize = 250;
 
-type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
-
 /// A producer-style batch of keyed records (timestamps `first_ts`, +1, ...), its records
 /// section compressed with `codec` (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
 fn keyed_batch(first_ts: i64, records: &[Rec<'_>], codec: i16) -> Vec<u8> {
-    let mut section = Vec::new();
-    for (i, (key, value)) in records.iter().enumerate() {
-        let mut body = vec![0u8];
-        varint(&mut body, i as i64);
-        varint(&mut body, i as i64);
-        for field in [key, value] {
-            match field {
-                Some(b) => {
-                    varint(&mut body, b.len() as i64);
-                    body.extend_from_slice(b);
-                }
-                None => varint(&mut body, -1),
-            }
-        }
-        varint(&mut body, 0);
-        varint(&mut section, body.len() as i64);
-        section.extend(body);
-    }
-    let section = compress(codec, &section);
-    let count = records.len() as i32;
-    let mut b = Vec::new();
-    b.extend(0i64.to_be_bytes());
-    b.extend(0i32.to_be_bytes());
-    b.extend((-1i32).to_be_bytes());
-    b.push(2);
-    b.extend(0u32.to_be_bytes());
-    b.extend(codec.to_be_bytes());
-    b.extend((count - 1).to_be_bytes());
-    b.extend(first_ts.to_be_bytes());
-    b.extend((first_ts + i64::from(count) - 1).to_be_bytes());
-    b.extend((-1i64).to_be_bytes());
-    b.extend((-1i16).to_be_bytes());
-    b.extend((-1i32).to_be_bytes());
-    b.extend(count.to_be_bytes());
-    b.extend(section);
-    let length = (b.len() - 12) as i32;
-    b[8..12].copy_from_slice(&length.to_be_bytes());
-    kit::fix_crc(&mut b);
-    b
+    let section = compress(codec, &kit::records_section(records));
+    kit::batch_around(first_ts, codec, &section, records.len())
 }
 
 fn compress(codec: i16, data: &[u8]) -> Vec<u8> {
@@ -80,15 +41,6 @@ fn compress(codec: i16, data: &[u8]) -> Vec<u8> {
         4 => zstd::encode_all(data, 3).unwrap(),
         _ => unreachable!(),
     }
-}
-
-fn varint(out: &mut Vec<u8>, value: i64) {
-    let mut z = ((value << 1) ^ (value >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8 & 0x7f) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
 }
 
 fn read_varint(buf: &[u8], at: &mut usize) -> i64 {
@@ -183,6 +135,11 @@ fn append_keyed(storage: &Storage, n: usize, keys: usize) {
     }
 }
 
+/// Compacts topic `t` at the current time; the tests that call this expect it to succeed.
+fn compact_now(storage: &Storage) -> CompactionReport {
+    storage.compact_topic("t", kit::now_ms()).unwrap()
+}
+
 fn log_files(dir: &Path) -> usize {
     kit::partition_files(dir, "t", 0, ".log").len()
 }
@@ -195,7 +152,7 @@ fn a_forced_compaction_keeps_the_latest_value_of_each_key_at_its_offset() {
     assert!(log_files(dir.path()) >= 4, "several segments rolled");
     let before = storage.offsets("t", 0).unwrap();
 
-    let report = storage.compact_topic("t", kit::now_ms()).unwrap();
+    let report = compact_now(&storage);
     assert_eq!(report.partitions_cleaned, 1);
     assert!(report.records_removed > 40, "{report:?}");
     assert!(report.bytes_freed > 0, "{report:?}");
@@ -222,7 +179,7 @@ fn a_forced_compaction_keeps_the_latest_value_of_each_key_at_its_offset() {
     assert!(offsets.windows(2).all(|w| w[0] < w[1]));
     assert!(offsets.len() < 30, "{offsets:?}");
     // A second pass finds nothing more to remove in the sealed segments.
-    let again = storage.compact_topic("t", kit::now_ms()).unwrap();
+    let again = compact_now(&storage);
     assert_eq!(again.records_removed, 0);
 }
 
@@ -231,7 +188,7 @@ fn reading_a_compacted_away_offset_returns_the_next_batch_kept() {
     let dir = tempfile::tempdir().unwrap();
     let storage = compacted(dir.path(), &[]);
     append_keyed(&storage, 60, 5);
-    storage.compact_topic("t", kit::now_ms()).unwrap();
+    compact_now(&storage);
     let kept: Vec<i64> = read_all(&storage).iter().map(|r| r.0).collect();
     for offset in 0..60 {
         let read = storage.read("t", 0, offset, 1).unwrap();
@@ -355,13 +312,7 @@ fn compaction_rewrites_compressed_batches_uncompressed() {
         );
         storage.append("t", 0, &b).unwrap();
     }
-    assert!(
-        storage
-            .compact_topic("t", kit::now_ms())
-            .unwrap()
-            .records_removed
-            > 0
-    );
+    assert!(compact_now(&storage).records_removed > 0);
     // The first batch lost its `same` record and keeps its unique one, now uncompressed, at
     // its own offset (1); its producer fields and timestamps are those of the original.
     let read = storage.read("t", 0, 0, 1).unwrap();
@@ -396,13 +347,7 @@ fn a_leftover_of_a_compaction_cut_short_is_removed_and_the_log_is_unchanged() {
     let storage = Storage::open(kit::config(dir.path())).unwrap();
     assert!(kit::partition_files(dir.path(), "t", 0, ".cleaned").is_empty());
     assert_eq!(read_all(&storage), expected);
-    assert!(
-        storage
-            .compact_topic("t", kit::now_ms())
-            .unwrap()
-            .records_removed
-            > 0
-    );
+    assert!(compact_now(&storage).records_removed > 0);
 }
 
 #[test]
@@ -411,7 +356,7 @@ fn a_compacted_log_reopens_with_the_same_records_and_offsets() {
     let (records, offsets) = {
         let storage = compacted(dir.path(), &[]);
         append_keyed(&storage, 60, 4);
-        storage.compact_topic("t", kit::now_ms()).unwrap();
+        compact_now(&storage);
         (read_all(&storage), storage.offsets("t", 0).unwrap())
     };
     let storage = Storage::open(kit::config(dir.path())).unwrap();
@@ -438,7 +383,7 @@ fn a_first_segment_compacted_to_nothing_keeps_the_log_start() {
         let storage = compacted(dir.path(), &[]);
         // The first segment holds keys that later segments all overwrite.
         append_keyed(&storage, 45, 3);
-        let report = storage.compact_topic("t", kit::now_ms()).unwrap();
+        let report = compact_now(&storage);
         assert!(report.records_removed > 0);
         assert_eq!(storage.offsets("t", 0).unwrap().log_start, 0);
         let first_log = &kit::partition_files(dir.path(), "t", 0, ".log")[0];
@@ -518,9 +463,8 @@ fn cleanup_policy_is_a_list_in_either_order() {
     }
     for bad in ["", "shred", "compact,shred"] {
         let overrides = TopicOverrides::from([("cleanup.policy".into(), bad.into())]);
-        assert!(matches!(
-            storage.create_topic_with("bad", 1, &overrides),
-            Err(StorageError::InvalidConfig { .. })
+        assert!(invalid_config(
+            &storage.create_topic_with("bad", 1, &overrides)
         ));
     }
 }
@@ -531,6 +475,21 @@ fn change(name: &str, op: ConfigOp, value: Option<&str>) -> ConfigChange {
         op,
         value: value.map(str::to_owned),
     }
+}
+
+/// Whether `result` is the refusal of a setting.
+fn invalid_config<T>(result: &Result<T, StorageError>) -> bool {
+    matches!(result, Err(StorageError::InvalidConfig { .. }))
+}
+
+/// Alters topic `t` by `changes` for real (not validate-only); `replace` drops the overrides
+/// they do not name.
+fn alter(
+    storage: &Storage,
+    changes: &[ConfigChange],
+    replace: bool,
+) -> Result<TopicInfo, StorageError> {
+    storage.alter_topic_configs("t", changes, replace, false)
 }
 
 #[test]
@@ -576,9 +535,9 @@ fn describe_reports_value_source_default_and_documentation() {
 fn incremental_alter_sets_deletes_appends_and_subtracts() {
     let (_dir, storage) = kit::open_temp();
     storage.create_topic("t", 1).unwrap();
-    let alter = |changes: &[ConfigChange]| storage.alter_topic_configs("t", changes, false, false);
+    let incremental = |changes: &[ConfigChange]| alter(&storage, changes, false);
 
-    let info = alter(&[
+    let info = incremental(&[
         change("retention.ms", ConfigOp::Set, Some("5000")),
         change("cleanup.policy", ConfigOp::Append, Some("compact")),
     ])
@@ -586,11 +545,12 @@ fn incremental_alter_sets_deletes_appends_and_subtracts() {
     assert_eq!(info.config.retention_ms, 5000);
     assert_eq!(info.config.cleanup_policy, CleanupPolicy::CompactDelete);
 
-    let info = alter(&[change("cleanup.policy", ConfigOp::Subtract, Some("delete"))]).unwrap();
+    let info =
+        incremental(&[change("cleanup.policy", ConfigOp::Subtract, Some("delete"))]).unwrap();
     assert_eq!(info.config.cleanup_policy, CleanupPolicy::Compact);
     assert_eq!(info.config.retention_ms, 5000, "incremental keeps the rest");
 
-    let info = alter(&[change("retention.ms", ConfigOp::Delete, None)]).unwrap();
+    let info = incremental(&[change("retention.ms", ConfigOp::Delete, None)]).unwrap();
     assert_eq!(
         info.config.retention_ms,
         kit::config(Path::new("")).topic_defaults.retention_ms
@@ -605,10 +565,7 @@ fn incremental_alter_sets_deletes_appends_and_subtracts() {
         change("cleanup.policy", ConfigOp::Subtract, Some("compact")),
     ] {
         assert!(
-            matches!(
-                alter(std::slice::from_ref(&bad)),
-                Err(StorageError::InvalidConfig { .. })
-            ),
+            invalid_config(&incremental(std::slice::from_ref(&bad))),
             "{bad:?}"
         );
     }
@@ -620,13 +577,12 @@ fn a_bad_change_applies_none_of_the_changes_and_validate_only_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let storage = kit::topic_with(dir.path(), &[]);
     let before = storage.topic("t").unwrap();
-    let err = storage.alter_topic_configs(
-        "t",
+    let err = alter(
+        &storage,
         &[
             change("retention.ms", ConfigOp::Set, Some("5000")),
             change("segment.bytes", ConfigOp::Set, Some("12")),
         ],
-        false,
         false,
     );
     assert!(
@@ -656,27 +612,21 @@ fn replace_drops_the_overrides_it_does_not_name() {
         dir.path(),
         &[("retention.ms", "5000"), ("segment.bytes", "8192")],
     );
-    let info = storage
-        .alter_topic_configs(
-            "t",
-            &[change("segment.bytes", ConfigOp::Set, Some("4096"))],
-            true,
-            false,
-        )
-        .unwrap();
+    let info = alter(
+        &storage,
+        &[change("segment.bytes", ConfigOp::Set, Some("4096"))],
+        true,
+    )
+    .unwrap();
     assert_eq!(
         info.overrides,
         TopicOverrides::from([("segment.bytes".into(), "4096".into())])
     );
-    assert!(matches!(
-        storage.alter_topic_configs(
-            "t",
-            &[change("cleanup.policy", ConfigOp::Append, Some("compact"))],
-            true,
-            false
-        ),
-        Err(StorageError::InvalidConfig { .. })
-    ));
+    assert!(invalid_config(&alter(
+        &storage,
+        &[change("cleanup.policy", ConfigOp::Append, Some("compact"))],
+        true
+    )));
     drop(storage);
     let storage = Storage::open(kit::config(dir.path())).unwrap();
     assert_eq!(storage.topic("t").unwrap().overrides, info.overrides);
@@ -693,14 +643,12 @@ fn a_batch_above_max_message_bytes_is_record_too_large() {
     ));
     storage.append("t", 0, &kit::batch_n("small", 1)).unwrap();
     // Raised again by an alter, the same batch fits.
-    storage
-        .alter_topic_configs(
-            "t",
-            &[change("max.message.bytes", ConfigOp::Delete, None)],
-            false,
-            false,
-        )
-        .unwrap();
+    alter(
+        &storage,
+        &[change("max.message.bytes", ConfigOp::Delete, None)],
+        false,
+    )
+    .unwrap();
     storage.append("t", 0, &big).unwrap();
 }
 
@@ -720,15 +668,11 @@ fn max_message_bytes_above_the_broker_ceiling_is_refused() {
         Err(StorageError::InvalidConfig { name, .. }) if name == "max.message.bytes"
     ));
     storage.create_topic("t", 1).unwrap();
-    assert!(matches!(
-        storage.alter_topic_configs(
-            "t",
-            &[change("max.message.bytes", ConfigOp::Set, Some("20000"))],
-            false,
-            false
-        ),
-        Err(StorageError::InvalidConfig { .. })
-    ));
+    assert!(invalid_config(&alter(
+        &storage,
+        &[change("max.message.bytes", ConfigOp::Set, Some("20000"))],
+        false
+    )));
     assert!(storage.alter_topic_config("t", &over).is_err());
     let ok = TopicOverrides::from([("max.message.bytes".into(), "5000".into())]);
     assert_eq!(

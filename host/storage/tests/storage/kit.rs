@@ -17,27 +17,59 @@ pub fn batch(values: &[&[u8]]) -> Vec<u8> {
 /// Like [`batch`], with record timestamps `first_timestamp_ms`, +1, +2, ...
 pub fn batch_at(first_timestamp_ms: i64, values: &[&[u8]]) -> Vec<u8> {
     assert!(!values.is_empty(), "a batch holds at least one record");
-    let mut records = Vec::new();
-    for (i, value) in values.iter().enumerate() {
+    let records: Vec<Rec<'_>> = values.iter().map(|value| (None, Some(*value))).collect();
+    batch_around(
+        first_timestamp_ms,
+        0,
+        &records_section(&records),
+        records.len(),
+    )
+}
+
+/// A record's key and value, either of them null.
+pub type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// The records section of a batch, uncompressed: one record per (key, value), timestamp and
+/// offset deltas 0, 1, 2, ..., no headers.
+pub fn records_section(records: &[Rec<'_>]) -> Vec<u8> {
+    let mut section = Vec::new();
+    for (i, (key, value)) in records.iter().enumerate() {
         let mut body = Vec::new();
         body.push(0u8); // record attributes
         varint(&mut body, i as i64); // timestamp delta
         varint(&mut body, i as i64); // offset delta
-        varint(&mut body, -1); // null key
-        varint(&mut body, value.len() as i64);
-        body.extend_from_slice(value);
+        for field in [key, value] {
+            match field {
+                Some(b) => {
+                    varint(&mut body, b.len() as i64);
+                    body.extend_from_slice(b);
+                }
+                None => varint(&mut body, -1),
+            }
+        }
         varint(&mut body, 0); // no headers
-        varint(&mut records, body.len() as i64);
-        records.extend(body);
+        varint(&mut section, body.len() as i64);
+        section.extend(body);
     }
-    let count = values.len() as i32;
+    section
+}
+
+/// A producer-style batch of `count` records around `section` (as compressed as `attributes`
+/// says): base offset 0, leader epoch -1, no producer id, timestamps from `first_timestamp_ms`.
+pub fn batch_around(
+    first_timestamp_ms: i64,
+    attributes: i16,
+    section: &[u8],
+    count: usize,
+) -> Vec<u8> {
+    let count = count as i32;
     let mut b = Vec::new();
     b.extend(0i64.to_be_bytes()); // base offset
     b.extend(0i32.to_be_bytes()); // batch length, patched below
     b.extend((-1i32).to_be_bytes()); // partition leader epoch
     b.push(2); // magic
     b.extend(0u32.to_be_bytes()); // crc, patched below
-    b.extend(0i16.to_be_bytes()); // attributes: no compression, create time
+    b.extend(attributes.to_be_bytes()); // compression codec, create time
     b.extend((count - 1).to_be_bytes()); // last offset delta
     b.extend(first_timestamp_ms.to_be_bytes());
     b.extend((first_timestamp_ms + i64::from(count) - 1).to_be_bytes());
@@ -45,7 +77,7 @@ pub fn batch_at(first_timestamp_ms: i64, values: &[&[u8]]) -> Vec<u8> {
     b.extend((-1i16).to_be_bytes()); // producer epoch
     b.extend((-1i32).to_be_bytes()); // base sequence
     b.extend(count.to_be_bytes());
-    b.extend(records);
+    b.extend(section);
     let length = (b.len() - 12) as i32;
     b[8..12].copy_from_slice(&length.to_be_bytes());
     fix_crc(&mut b);

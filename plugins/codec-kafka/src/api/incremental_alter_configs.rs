@@ -12,15 +12,12 @@
 use std::collections::HashSet;
 
 use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
-use kafka_protocol::protocol::StrBytes;
 use sluice_sdk::codec::{Broker, CodecError, ConfigChange, ConfigOp};
 
-use crate::api::alter_configs::static_broker_message;
-use crate::api::config_resource::{self, REPEATED_MESSAGE, Resource};
+use crate::api::config_alter::{self, Refusal};
 use crate::dispatch::{Reply, Request};
-use crate::errors::{self, INVALID_REQUEST, NONE};
+use crate::errors::{self, INVALID_REQUEST};
 
 /// Kafka's `AlterConfigOp.OpType` codes.
 const SET: i8 = 0;
@@ -28,56 +25,22 @@ const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
-type Refusal = (i16, String);
-
 /// Answers an IncrementalAlterConfigs request.
 pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError> {
     let request: IncrementalAlterConfigsRequest = req.decode()?;
     let node_id = broker.cluster().node_id;
-    let keys: Vec<(i8, &str)> = request
-        .resources
-        .iter()
-        .map(|r| (r.resource_type, r.resource_name.as_str()))
-        .collect();
-    let repeated = config_resource::repeated(&keys);
-    let responses = request
-        .resources
-        .iter()
-        .zip(repeated)
-        .map(|(r, repeated)| {
-            let outcome = if repeated {
-                Err((INVALID_REQUEST, REPEATED_MESSAGE.to_owned()))
-            } else {
-                alter(broker, r, node_id, request.validate_only)
-            };
-            let (error_code, message) = match outcome {
-                Ok(()) => (NONE, None),
-                Err((code, message)) => (code, Some(StrBytes::from_string(message))),
-            };
-            AlterConfigsResourceResponse::default()
-                .with_error_code(error_code)
-                .with_error_message(message)
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone())
-        })
-        .collect();
+    let responses = config_alter::answers(&request.resources, node_id, |r| {
+        alter(broker, r, request.validate_only)
+    });
     req.respond(&IncrementalAlterConfigsResponse::default().with_responses(responses))
 }
 
+/// Applies the changes `r` names to its topic.
 fn alter<B: Broker>(
     broker: &B,
     r: &AlterConfigsResource,
-    node_id: i32,
     validate_only: bool,
 ) -> Result<(), Refusal> {
-    let resource = config_resource::resource(r.resource_type, &r.resource_name, node_id)
-        .map_err(|message| (INVALID_REQUEST, message))?;
-    if let Resource::Broker = resource {
-        return match r.configs.is_empty() {
-            true => Ok(()),
-            false => Err((INVALID_REQUEST, static_broker_message())),
-        };
-    }
     let mut seen = HashSet::new();
     let changes = r
         .configs

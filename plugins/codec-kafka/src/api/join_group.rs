@@ -25,15 +25,15 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 use sluice_sdk::codec::{
-    Broker, CodecError, GroupError, GroupWatch, JoinOutcome, JoinRequest, JoinResult, Protocol,
-    WakeOn,
+    Broker, CodecError, GroupError, JoinOutcome, JoinRequest, JoinResult, Protocol,
 };
 
 use crate::Advertised;
+use crate::api::group_wait::{GroupWait, member_bytes};
 use crate::dispatch::{Reply, Request};
 use crate::errors::{self, MEMBER_ID_REQUIRED, NONE, REBALANCE_IN_PROGRESS, UNKNOWN_MEMBER_ID};
 use crate::frame;
-use crate::job::{Job, Outcome, Park, Run};
+use crate::job::{Job, Outcome, Run};
 
 /// A parked join woken by group changes that do not complete the rebalance parks again at most
 /// this many times, so a group that keeps changing cannot hold a request forever (each park
@@ -58,10 +58,9 @@ pub struct JoinWait {
     version: i16,
     /// The join as sent to the host, with the member id the host assigned.
     request: JoinRequest,
-    /// The group version to wait past: the host's answer, then one more per wake.
-    group_version: u64,
-    /// Wakes that found the rebalance still open, against [`JOIN_WAKES_MAX`].
-    wakes: u16,
+    /// The group version to wait past, and the wakes that found the rebalance still open
+    /// (against [`JOIN_WAKES_MAX`]).
+    group: GroupWait,
 }
 
 impl JoinWait {
@@ -69,9 +68,7 @@ impl JoinWait {
     pub fn held_bytes(&self) -> usize {
         let r = &self.request;
         size_of::<Self>()
-            + r.group.len()
-            + r.member_id.len()
-            + r.instance_id.as_ref().map_or(0, String::len)
+            + member_bytes(&r.group, &r.member_id, r.instance_id.as_deref())
             + r.client_id.len()
             + r.client_host.len()
             + r.protocol_type.len()
@@ -130,8 +127,7 @@ pub fn handle<B: Broker>(
         correlation_id: req.correlation_id,
         version: req.version,
         request,
-        group_version: 0,
-        wakes: 0,
+        group: GroupWait::at(0),
     };
     let answer = match join(&mut wait, broker) {
         Ok(None) => return Ok(Reply::Job(Job::Join(wait))),
@@ -147,15 +143,16 @@ pub fn run<B: Broker>(wait: &mut JoinWait, broker: &B, run: Run) -> Result<Outco
     let answer = match polled {
         Ok(Some(result)) => Answer::Joined(result),
         Err(e) => Answer::Failed(errors::group_code(&e)),
-        Ok(None) => match run {
-            Run::First => return Ok(Outcome::Park(park(wait))),
-            Run::Woken { timed_out: false } if wait.wakes < JOIN_WAKES_MAX => {
-                wait.wakes = wait.wakes.saturating_add(1);
-                wait.group_version = wait.group_version.saturating_add(1);
-                return Ok(Outcome::Park(park(wait)));
+        Ok(None) => {
+            let r = &wait.request;
+            match wait
+                .group
+                .again(&r.group, run, r.rebalance_timeout_ms, JOIN_WAKES_MAX)
+            {
+                Some(park) => return Ok(Outcome::Park(park)),
+                None => Answer::Failed(REBALANCE_IN_PROGRESS),
             }
-            Run::Woken { .. } | Run::Forced => Answer::Failed(REBALANCE_IN_PROGRESS),
-        },
+        }
     };
     respond(wait, answer).map(Outcome::Answer)
 }
@@ -179,7 +176,7 @@ fn join<B: Broker>(wait: &mut JoinWait, broker: &B) -> Result<Option<Answer>, Gr
         }
         JoinOutcome::MemberIdRequired(_) => Ok(Some(Answer::Failed(UNKNOWN_MEMBER_ID))),
         JoinOutcome::Waiting(version) => {
-            wait.group_version = version;
+            wait.group = GroupWait::at(version);
             if wait.request.member_id.is_empty() {
                 match static_member_id(wait, broker)? {
                     Some(id) => wait.request.member_id = id,
@@ -203,18 +200,6 @@ fn static_member_id<B: Broker>(wait: &JoinWait, broker: &B) -> Result<Option<Str
         .into_iter()
         .find(|m| m.instance_id.as_deref() == Some(instance))
         .map(|m| m.member_id))
-}
-
-fn park(wait: &JoinWait) -> Park {
-    Park {
-        timeout_ms: wait.request.rebalance_timeout_ms.max(1),
-        watch: Vec::new(),
-        groups: vec![GroupWatch {
-            group: wait.request.group.clone(),
-            version: wait.group_version,
-        }],
-        wake_on: WakeOn::Any,
-    }
 }
 
 /// A timeout the peer sent as a signed number; a negative one becomes 0, which the host

@@ -12,6 +12,7 @@ pub mod delete_topics;
 pub mod describe_groups;
 pub mod fetch;
 pub mod find_coordinator;
+pub mod group_wait;
 pub mod heartbeat;
 pub mod join_group;
 pub mod leave_group;
@@ -25,6 +26,7 @@ pub mod produce;
 pub mod sync_group;
 // Admin and idempotent-producer APIs.
 pub mod alter_configs;
+pub mod config_alter;
 pub mod config_resource;
 pub mod create_partitions;
 pub mod delete_records;

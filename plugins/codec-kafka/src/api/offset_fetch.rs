@@ -44,6 +44,47 @@ struct Found {
 /// One group's answer: its error code and, per topic, its partitions.
 type GroupAnswer = (i16, Vec<(TopicName, Vec<Found>)>);
 
+/// A request's topics as (name, partitions). v8+ and the earlier versions name their topics
+/// in look-alike kafka-protocol types, as they do the topics and partitions of the answer
+/// (`answer!`); these macros read and lay out both.
+macro_rules! asked {
+    ($topics:expr) => {
+        $topics.map(|topics| {
+            topics
+                .into_iter()
+                .map(|t| (t.name, t.partition_indexes))
+                .collect()
+        })
+    };
+}
+
+/// A [`GroupAnswer`] as (error code, topics of type `$topic` with partitions of `$partition`).
+macro_rules! answer {
+    ($topic:ident, $partition:ident, $group_answer:expr) => {{
+        let (error_code, topics): GroupAnswer = $group_answer;
+        let topics: Vec<$topic> = topics
+            .into_iter()
+            .map(|(name, found)| {
+                let partitions = found
+                    .into_iter()
+                    .map(|f| {
+                        $partition::default()
+                            .with_partition_index(f.partition)
+                            .with_committed_offset(f.offset)
+                            .with_committed_leader_epoch(f.leader_epoch)
+                            .with_metadata(Some(f.metadata))
+                            .with_error_code(f.error_code)
+                    })
+                    .collect();
+                $topic::default()
+                    .with_name(name)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        (error_code, topics)
+    }};
+}
+
 /// Answers an OffsetFetch request.
 pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError> {
     let legacy = req.version < OffsetFetchRequest::VERSIONS.min;
@@ -56,32 +97,11 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
             .groups
             .into_iter()
             .map(|g| {
-                let asked = g.topics.map(|topics| {
-                    topics
-                        .into_iter()
-                        .map(|t| (t.name, t.partition_indexes))
-                        .collect()
-                });
-                let (error_code, topics) = fetch(broker, &g.group_id, asked, with_epoch);
-                let topics = topics
-                    .into_iter()
-                    .map(|(name, found)| {
-                        let partitions = found
-                            .into_iter()
-                            .map(|f| {
-                                OffsetFetchResponsePartitions::default()
-                                    .with_partition_index(f.partition)
-                                    .with_committed_offset(f.offset)
-                                    .with_committed_leader_epoch(f.leader_epoch)
-                                    .with_metadata(Some(f.metadata))
-                                    .with_error_code(f.error_code)
-                            })
-                            .collect();
-                        OffsetFetchResponseTopics::default()
-                            .with_name(name)
-                            .with_partitions(partitions)
-                    })
-                    .collect();
+                let (error_code, topics) = answer!(
+                    OffsetFetchResponseTopics,
+                    OffsetFetchResponsePartitions,
+                    fetch(broker, &g.group_id, asked!(g.topics), with_epoch)
+                );
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id)
                     .with_topics(topics)
@@ -90,32 +110,11 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
             .collect();
         OffsetFetchResponse::default().with_groups(groups)
     } else {
-        let asked = r.topics.map(|topics| {
-            topics
-                .into_iter()
-                .map(|t| (t.name, t.partition_indexes))
-                .collect()
-        });
-        let (error_code, topics) = fetch(broker, &r.group_id, asked, with_epoch);
-        let topics = topics
-            .into_iter()
-            .map(|(name, found)| {
-                let partitions = found
-                    .into_iter()
-                    .map(|f| {
-                        OffsetFetchResponsePartition::default()
-                            .with_partition_index(f.partition)
-                            .with_committed_offset(f.offset)
-                            .with_committed_leader_epoch(f.leader_epoch)
-                            .with_metadata(Some(f.metadata))
-                            .with_error_code(f.error_code)
-                    })
-                    .collect();
-                OffsetFetchResponseTopic::default()
-                    .with_name(name)
-                    .with_partitions(partitions)
-            })
-            .collect();
+        let (error_code, topics) = answer!(
+            OffsetFetchResponseTopic,
+            OffsetFetchResponsePartition,
+            fetch(broker, &r.group_id, asked!(r.topics), with_epoch)
+        );
         let top_level = if version >= TOP_LEVEL_ERROR_VERSION {
             error_code
         } else {

@@ -17,12 +17,13 @@ use std::mem::size_of;
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
-use sluice_sdk::codec::{Broker, CodecError, GroupWatch, SyncOutcome, SyncRequest, WakeOn};
+use sluice_sdk::codec::{Broker, CodecError, SyncOutcome, SyncRequest};
 
+use crate::api::group_wait::{GroupWait, member_bytes};
 use crate::dispatch::{Reply, Request};
 use crate::errors::{self, NONE, REBALANCE_IN_PROGRESS};
 use crate::frame;
-use crate::job::{Job, Outcome, Park, Run};
+use crate::job::{Job, Outcome, Run};
 
 /// How long a follower waits for the leader's assignments. SyncGroup carries no timeout
 /// (nor does the codec know the member's session timeout, which came with its JoinGroup);
@@ -47,10 +48,9 @@ pub struct SyncWait {
     /// v5+: echoed in the response.
     protocol_type: Option<StrBytes>,
     protocol_name: Option<StrBytes>,
-    /// The group version to wait past: the host's answer, then one more per wake.
-    group_version: u64,
-    /// Wakes that found no assignment yet, against [`SYNC_WAKES_MAX`].
-    wakes: u16,
+    /// The group version to wait past, and the wakes that found no assignment yet (against
+    /// [`SYNC_WAKES_MAX`]).
+    group: GroupWait,
 }
 
 impl SyncWait {
@@ -58,9 +58,7 @@ impl SyncWait {
     pub fn held_bytes(&self) -> usize {
         let r = &self.request;
         size_of::<Self>()
-            + r.group.len()
-            + r.member_id.len()
-            + r.instance_id.as_ref().map_or(0, String::len)
+            + member_bytes(&r.group, &r.member_id, r.instance_id.as_deref())
             + r.assignments
                 .iter()
                 .map(|(m, a)| size_of::<(String, Vec<u8>)>() + m.len() + a.len())
@@ -87,8 +85,7 @@ pub fn handle<B: Broker>(req: &Request, broker: &B) -> Result<Reply, CodecError>
         },
         protocol_type: r.protocol_type,
         protocol_name: r.protocol_name,
-        group_version: 0,
-        wakes: 0,
+        group: GroupWait::at(0),
     };
     match sync(&mut wait, broker) {
         Ok(None) => Ok(Reply::Job(Job::Sync(wait))),
@@ -104,14 +101,12 @@ pub fn run<B: Broker>(wait: &mut SyncWait, broker: &B, run: Run) -> Result<Outco
     let (code, assignment) = match polled {
         Ok(Some(assignment)) => (NONE, assignment),
         Err(e) => (errors::group_code(&e), Vec::new()),
-        Ok(None) => match run {
-            Run::First => return Ok(Outcome::Park(park(wait))),
-            Run::Woken { timed_out: false } if wait.wakes < SYNC_WAKES_MAX => {
-                wait.wakes = wait.wakes.saturating_add(1);
-                wait.group_version = wait.group_version.saturating_add(1);
-                return Ok(Outcome::Park(park(wait)));
-            }
-            Run::Woken { .. } | Run::Forced => (REBALANCE_IN_PROGRESS, Vec::new()),
+        Ok(None) => match wait
+            .group
+            .again(&r.group, run, SYNC_WAIT_MS, SYNC_WAKES_MAX)
+        {
+            Some(park) => return Ok(Outcome::Park(park)),
+            None => (REBALANCE_IN_PROGRESS, Vec::new()),
         },
     };
     respond(wait, code, assignment).map(Outcome::Answer)
@@ -123,22 +118,10 @@ fn sync<B: Broker>(wait: &mut SyncWait, broker: &B) -> Result<Option<Vec<u8>>, i
     match broker.group_sync(&wait.request) {
         Ok(SyncOutcome::Assigned(assignment)) => Ok(Some(assignment)),
         Ok(SyncOutcome::Waiting(version)) => {
-            wait.group_version = version;
+            wait.group = GroupWait::at(version);
             Ok(None)
         }
         Err(e) => Err(errors::group_code(&e)),
-    }
-}
-
-fn park(wait: &SyncWait) -> Park {
-    Park {
-        timeout_ms: SYNC_WAIT_MS,
-        watch: Vec::new(),
-        groups: vec![GroupWatch {
-            group: wait.request.group.clone(),
-            version: wait.group_version,
-        }],
-        wake_on: WakeOn::Any,
     }
 }
 

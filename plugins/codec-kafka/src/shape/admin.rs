@@ -37,14 +37,9 @@ pub(super) fn walk(api: ApiKey, w: &mut Walk<'_>, v: i16) -> Option<Step> {
 }
 
 fn delete_records(w: &mut Walk<'_>) -> Step {
-    w.array(|w| {
-        w.string()?; // name
-        w.array(|w| {
-            w.i32()?; // partition_index
-            w.i64()?; // offset
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // partition_index
+        w.i64() // offset
     })?;
     w.i32()?; // timeout_ms
     w.tags()
@@ -64,27 +59,21 @@ fn offset_for_leader_epoch(w: &mut Walk<'_>, v: i16) -> Step {
     if v >= 3 {
         w.i32()?; // replica_id
     }
-    w.array(|w| {
-        w.string()?; // topic
-        w.array(|w| {
-            w.i32()?; // partition
-            if v >= 2 {
-                w.i32()?; // current_leader_epoch
-            }
-            w.i32()?; // leader_epoch
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // partition
+        if v >= 2 {
+            w.i32()?; // current_leader_epoch
+        }
+        w.i32() // leader_epoch
     })?;
     w.tags()
 }
 
 fn describe_configs(w: &mut Walk<'_>, v: i16) -> Step {
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.i8()?; // resource_type
         w.string()?; // resource_name
-        w.array(|w| w.string())?; // configuration_keys
-        w.tags()
+        w.string_array() // configuration_keys
     })?;
     if v >= 1 {
         w.bool()?; // include_synonyms
@@ -95,46 +84,38 @@ fn describe_configs(w: &mut Walk<'_>, v: i16) -> Step {
     w.tags()
 }
 
-fn alter_configs(w: &mut Walk<'_>) -> Step {
-    w.array(|w| {
+/// AlterConfigs and IncrementalAlterConfigs: resources, each with its settings (their fields
+/// walked by `config`), then `validate_only`.
+fn alter_resources(w: &mut Walk<'_>, mut config: impl FnMut(&mut Walk<'_>) -> Step) -> Step {
+    w.tagged_array(|w| {
         w.i8()?; // resource_type
         w.string()?; // resource_name
-        w.array(|w| {
-            w.string()?; // name
-            w.string()?; // value
-            w.tags()
-        })?;
-        w.tags()
+        w.tagged_array(&mut config)
     })?;
     w.bool()?; // validate_only
     w.tags()
+}
+
+fn alter_configs(w: &mut Walk<'_>) -> Step {
+    alter_resources(w, |w| {
+        w.string()?; // name
+        w.string() // value
+    })
 }
 
 fn incremental_alter_configs(w: &mut Walk<'_>) -> Step {
-    w.array(|w| {
-        w.i8()?; // resource_type
-        w.string()?; // resource_name
-        w.array(|w| {
-            w.string()?; // name
-            w.i8()?; // config_operation
-            w.string()?; // value
-            w.tags()
-        })?;
-        w.tags()
-    })?;
-    w.bool()?; // validate_only
-    w.tags()
+    alter_resources(w, |w| {
+        w.string()?; // name
+        w.i8()?; // config_operation
+        w.string() // value
+    })
 }
 
 fn create_partitions(w: &mut Walk<'_>) -> Step {
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.string()?; // name
         w.i32()?; // count
-        w.array(|w| {
-            w.i32_array()?; // broker_ids
-            w.tags()
-        })?; // assignments
-        w.tags()
+        w.tagged_array(|w| w.i32_array()) // assignments: broker_ids
     })?;
     w.i32()?; // timeout_ms
     w.bool()?; // validate_only
@@ -157,9 +138,6 @@ pub(super) mod tests {
     //! Every advertised version of every API here, encoded by kafka-protocol with populated
     //! fields and unknown tagged fields (or by hand below its floor), walks to its last byte,
     //! and every strict prefix is refused.
-    use std::collections::BTreeMap;
-
-    use bytes::Bytes;
     use kafka_protocol::messages::alter_configs_request::{
         AlterConfigsResource as LegacyResource, AlterableConfig as LegacyConfig,
     };
@@ -177,39 +155,22 @@ pub(super) mod tests {
         OffsetForLeaderPartition, OffsetForLeaderTopic,
     };
     use kafka_protocol::messages::*;
-    use kafka_protocol::protocol::{Encodable, Message, StrBytes};
+    use kafka_protocol::protocol::{Encodable, Message};
 
     use super::*;
-    use crate::shape::check;
+    use crate::shape::tests::{assert_walks_whole, name, s, tagged};
     use crate::versions::advertised;
-    use crate::wire::Reader;
-
-    fn tagged(v: i16, api: ApiKey) -> BTreeMap<i32, Bytes> {
-        if api.request_header_version(v) >= 2 {
-            BTreeMap::from([(77, Bytes::from_static(b"xyz"))])
-        } else {
-            BTreeMap::new()
-        }
-    }
-
-    fn s(text: &'static str) -> StrBytes {
-        StrBytes::from_static_str(text)
-    }
-
-    fn topic(text: &'static str) -> TopicName {
-        TopicName(s(text))
-    }
 
     /// A request of `api` at `v` (at or above kafka-protocol's floor) with every field of that
     /// version set, encoded by kafka-protocol.
     pub fn populated(api: ApiKey, v: i16) -> Vec<u8> {
-        let tags = tagged(v, api);
+        let tags = tagged(api, v);
         let mut out = Vec::new();
         let result = match api {
             ApiKey::DeleteRecords => DeleteRecordsRequest::default()
                 .with_topics(vec![
                     DeleteRecordsTopic::default()
-                        .with_name(topic("t"))
+                        .with_name(name("t"))
                         .with_partitions(vec![
                             DeleteRecordsPartition::default()
                                 .with_partition_index(1)
@@ -235,7 +196,7 @@ pub(super) mod tests {
                 .with_replica_id(BrokerId(if v >= 3 { -2 } else { -1 }))
                 .with_topics(vec![
                     OffsetForLeaderTopic::default()
-                        .with_topic(topic("t"))
+                        .with_topic(name("t"))
                         .with_partitions(vec![
                             OffsetForLeaderPartition::default()
                                 .with_partition(0)
@@ -304,7 +265,7 @@ pub(super) mod tests {
             ApiKey::CreatePartitions => CreatePartitionsRequest::default()
                 .with_topics(vec![
                     CreatePartitionsTopic::default()
-                        .with_name(topic("t"))
+                        .with_name(name("t"))
                         .with_count(4)
                         .with_assignments(Some(vec![
                             CreatePartitionsAssignment::default()
@@ -313,7 +274,7 @@ pub(super) mod tests {
                         ]))
                         .with_unknown_tagged_fields(tags.clone()),
                     CreatePartitionsTopic::default()
-                        .with_name(topic("u"))
+                        .with_name(name("u"))
                         .with_count(2)
                         .with_assignments(None),
                 ])
@@ -360,18 +321,6 @@ pub(super) mod tests {
         }
     }
 
-    fn walk_to_end(api: ApiKey, v: i16, body: &[u8]) -> usize {
-        let mut w = Walk {
-            r: Reader::new(body),
-            flexible: api.request_header_version(v) >= 2,
-            elements: 0,
-        };
-        walk(api, &mut w, v)
-            .unwrap()
-            .unwrap_or_else(|e| panic!("{api:?} v{v}: {e}"));
-        w.r.remaining()
-    }
-
     #[test]
     fn every_advertised_version_walks_to_its_last_byte_and_no_prefix_passes() {
         for api in APIS {
@@ -382,13 +331,7 @@ pub(super) mod tests {
                 } else {
                     populated(api, v)
                 };
-                assert_eq!(walk_to_end(api, v, &body), 0, "{api:?} v{v} left bytes");
-                for cut in 0..body.len() {
-                    assert!(
-                        check(api, v, &body[..cut]).is_err(),
-                        "{api:?} v{v} cut at {cut}"
-                    );
-                }
+                assert_walks_whole(api, v, &body);
             }
         }
     }

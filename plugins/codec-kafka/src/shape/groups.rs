@@ -32,7 +32,7 @@ pub(super) fn find_coordinator(w: &mut Walk<'_>, v: i16) -> Step {
         w.i8()?; // key_type
     }
     if v >= 4 {
-        w.array(|w| w.string())?; // coordinator_keys
+        w.string_array()?; // coordinator_keys
     }
     w.tags()
 }
@@ -48,10 +48,9 @@ pub(super) fn join_group(w: &mut Walk<'_>, v: i16) -> Step {
         w.string()?; // group_instance_id
     }
     w.string()?; // protocol_type
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.string()?; // name
-        w.bytes()?; // metadata
-        w.tags()
+        w.bytes() // metadata
     })?;
     if v >= 8 {
         w.string()?; // reason
@@ -70,10 +69,9 @@ pub(super) fn sync_group(w: &mut Walk<'_>, v: i16) -> Step {
         w.string()?; // protocol_type
         w.string()?; // protocol_name
     }
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.string()?; // member_id
-        w.bytes()?; // assignment
-        w.tags()
+        w.bytes() // assignment
     })?;
     w.tags()
 }
@@ -93,13 +91,13 @@ pub(super) fn leave_group(w: &mut Walk<'_>, v: i16) -> Step {
     if v <= 2 {
         w.string()?; // member_id
     } else {
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // member_id
             w.string()?; // group_instance_id
             if v >= 5 {
                 w.string()?; // reason
             }
-            w.tags()
+            Ok(())
         })?;
     }
     w.tags()
@@ -117,45 +115,38 @@ pub(super) fn offset_commit(w: &mut Walk<'_>, v: i16) -> Step {
     if (2..=4).contains(&v) {
         w.i64()?; // retention_time_ms
     }
-    w.array(|w| {
-        w.string()?; // name
-        w.array(|w| {
-            w.i32()?; // partition_index
-            w.i64()?; // committed_offset
-            if v == 1 {
-                w.i64()?; // commit_timestamp
-            }
-            if v >= 6 {
-                w.i32()?; // committed_leader_epoch
-            }
-            w.string()?; // committed_metadata
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // partition_index
+        w.i64()?; // committed_offset
+        if v == 1 {
+            w.i64()?; // commit_timestamp
+        }
+        if v >= 6 {
+            w.i32()?; // committed_leader_epoch
+        }
+        w.string() // committed_metadata
     })?;
     w.tags()
 }
 
 pub(super) fn offset_fetch(w: &mut Walk<'_>, v: i16) -> Step {
     let topics = |w: &mut Walk<'_>| {
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // name
-            w.i32_array()?; // partition_indexes
-            w.tags()
+            w.i32_array() // partition_indexes
         })
     };
     if v <= 7 {
         w.string()?; // group_id
         topics(w)?;
     } else {
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // group_id
             if v >= 9 {
                 w.string()?; // member_id
                 w.i32()?; // member_epoch
             }
-            topics(w)?;
-            w.tags()
+            topics(w)
         })?;
     }
     if v >= 7 {
@@ -166,16 +157,16 @@ pub(super) fn offset_fetch(w: &mut Walk<'_>, v: i16) -> Step {
 
 pub(super) fn list_groups(w: &mut Walk<'_>, v: i16) -> Step {
     if v >= 4 {
-        w.array(|w| w.string())?; // states_filter
+        w.string_array()?; // states_filter
     }
     if v >= 5 {
-        w.array(|w| w.string())?; // types_filter
+        w.string_array()?; // types_filter
     }
     w.tags()
 }
 
 pub(super) fn describe_groups(w: &mut Walk<'_>, v: i16) -> Step {
-    w.array(|w| w.string())?; // groups
+    w.string_array()?; // groups
     if v >= 3 {
         w.bool()?; // include_authorized_operations
     }
@@ -183,16 +174,15 @@ pub(super) fn describe_groups(w: &mut Walk<'_>, v: i16) -> Step {
 }
 
 pub(super) fn delete_groups(w: &mut Walk<'_>, _v: i16) -> Step {
-    w.array(|w| w.string())?; // groups_names
+    w.string_array()?; // groups_names
     w.tags()
 }
 
 pub(super) fn offset_delete(w: &mut Walk<'_>, _v: i16) -> Step {
     w.string()?; // group_id
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.string()?; // name
-        w.array(|w| w.i32())?; // partitions: partition_index
-        w.tags()
+        w.i32_array() // partitions: partition_index
     })?;
     w.tags()
 }
@@ -240,24 +230,8 @@ pub(super) mod tests {
 
     use super::*;
     use crate::shape::check;
+    use crate::shape::tests::{assert_walks_whole, name, s, tagged};
     use crate::versions::ADVERTISED;
-    use crate::wire::Reader;
-
-    fn tagged(v: i16, api: ApiKey) -> BTreeMap<i32, Bytes> {
-        if api.request_header_version(v) >= 2 {
-            BTreeMap::from([(77, Bytes::from_static(b"xyz"))])
-        } else {
-            BTreeMap::new()
-        }
-    }
-
-    fn s(text: &'static str) -> StrBytes {
-        StrBytes::from_static_str(text)
-    }
-
-    fn topic(text: &'static str) -> TopicName {
-        TopicName(s(text))
-    }
 
     fn group(text: &'static str) -> GroupId {
         GroupId(s(text))
@@ -266,7 +240,7 @@ pub(super) mod tests {
     /// A request of `api` at `v` (at or above kafka-protocol's floor) with every field of that
     /// version set, encoded by kafka-protocol.
     pub fn populated(api: ApiKey, v: i16) -> Vec<u8> {
-        let tags = tagged(v, api);
+        let tags = tagged(api, v);
         let mut out = Vec::new();
         let result = match api {
             ApiKey::FindCoordinator => FindCoordinatorRequest::default()
@@ -344,7 +318,7 @@ pub(super) mod tests {
                 .with_retention_time_ms(-1)
                 .with_topics(vec![
                     OffsetCommitRequestTopic::default()
-                        .with_name(topic("t"))
+                        .with_name(name("t"))
                         .with_partitions(vec![
                             OffsetCommitRequestPartition::default()
                                 .with_partition_index(0)
@@ -364,7 +338,7 @@ pub(super) mod tests {
                 let named = |tags: &BTreeMap<i32, Bytes>| {
                     vec![
                         OffsetFetchRequestTopic::default()
-                            .with_name(topic("t"))
+                            .with_name(name("t"))
                             .with_partition_indexes(vec![0, 1])
                             .with_unknown_tagged_fields(tags.clone()),
                     ]
@@ -381,7 +355,7 @@ pub(super) mod tests {
                             .with_member_epoch(if v >= 9 { 4 } else { -1 })
                             .with_topics(Some(vec![
                                 OffsetFetchRequestTopics::default()
-                                    .with_name(topic("t"))
+                                    .with_name(name("t"))
                                     .with_partition_indexes(vec![0, 1])
                                     .with_unknown_tagged_fields(tags.clone()),
                             ]))
@@ -414,7 +388,7 @@ pub(super) mod tests {
                 .with_group_id(group("g"))
                 .with_topics(vec![
                     OffsetDeleteRequestTopic::default()
-                        .with_name(topic("t"))
+                        .with_name(name("t"))
                         .with_partitions(vec![
                             OffsetDeleteRequestPartition::default().with_partition_index(0),
                             OffsetDeleteRequestPartition::default().with_partition_index(1),
@@ -464,18 +438,6 @@ pub(super) mod tests {
         out
     }
 
-    fn left_after_walk(api: ApiKey, v: i16, body: &[u8]) -> usize {
-        let mut w = Walk {
-            r: Reader::new(body),
-            flexible: api.request_header_version(v) >= 2,
-            elements: 0,
-        };
-        walk(api, &mut w, v)
-            .unwrap_or_else(|| panic!("{api:?} not walked here"))
-            .unwrap_or_else(|e| panic!("{api:?} v{v}: {e}"));
-        w.r.remaining()
-    }
-
     #[test]
     fn every_advertised_group_version_walks_to_its_last_byte() {
         let mut covered = 0;
@@ -487,14 +449,7 @@ pub(super) mod tests {
                 } else {
                     populated(a.api, v)
                 };
-                assert_eq!(left_after_walk(a.api, v, &body), 0, "{:?} v{v}", a.api);
-                for cut in 0..body.len() {
-                    assert!(
-                        check(a.api, v, &body[..cut]).is_err(),
-                        "{:?} v{v} cut at {cut}",
-                        a.api
-                    );
-                }
+                assert_walks_whole(a.api, v, &body);
             }
         }
         assert_eq!(covered, APIS.len(), "every group API is advertised");

@@ -31,6 +31,12 @@ pub const REQUEST_ELEMENTS_MAX: usize = 100_000;
 /// Checks that `body` (the request after its header) has the shape of `api` at `version`.
 /// Trailing bytes are allowed, as kafka-protocol ignores them.
 pub fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<(), WireError> {
+    walk_body(api, version, body).map(|_| ())
+}
+
+/// Walks `body` as `api` at `version`: the bytes left after its last field (the tests want
+/// them to be none).
+fn walk_body(api: ApiKey, version: i16, body: &[u8]) -> Result<usize, WireError> {
     // Flexible versions are exactly those with request header v2.
     let flexible = api.request_header_version(version) >= 2;
     let mut w = Walk {
@@ -38,7 +44,7 @@ pub fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<(), WireError> {
         flexible,
         elements: 0,
     };
-    match api {
+    let step = match api {
         ApiKey::ApiVersions => api_versions(&mut w, version),
         ApiKey::Metadata => metadata(&mut w, version),
         ApiKey::Produce => produce(&mut w, version),
@@ -51,7 +57,8 @@ pub fn check(api: ApiKey, version: i16, body: &[u8]) -> Result<(), WireError> {
         api if admin::APIS.contains(&api) => admin::walk(api, &mut w, version)
             .unwrap_or(Err(WireError("no request schema for this API"))),
         _ => Err(WireError("no request schema for this API")),
-    }
+    };
+    step.map(|()| w.r.remaining())
 }
 
 /// A reader that knows whether the version is flexible (compact lengths, tagged fields).
@@ -114,6 +121,31 @@ impl Walk<'_> {
         self.array(|w| w.i32())
     }
 
+    fn string_array(&mut self) -> Step {
+        self.array(|w| w.string())
+    }
+
+    /// A structure: its fields walked by `fields`, then its tagged-field section. Nearly every
+    /// array element of every schema has this form.
+    fn tagged(&mut self, fields: impl FnOnce(&mut Self) -> Step) -> Step {
+        fields(self)?;
+        self.tags()
+    }
+
+    /// An array of tagged structures, each walked by `fields`.
+    fn tagged_array(&mut self, mut fields: impl FnMut(&mut Self) -> Step) -> Step {
+        self.array(|w| w.tagged(&mut fields))
+    }
+
+    /// The topic list most partition-level requests share: an array of (topic name, array of
+    /// partitions), each partition's fields walked by `partition`, both levels tagged.
+    fn topics(&mut self, mut partition: impl FnMut(&mut Self) -> Step) -> Step {
+        self.tagged_array(|w| {
+            w.string()?; // name
+            w.tagged_array(&mut partition)
+        })
+    }
+
     /// The tagged-field section of a flexible version: every field skipped by its size.
     fn tags(&mut self) -> Step {
         self.tags_checked(|_, _| Ok(()))
@@ -145,12 +177,11 @@ fn api_versions(w: &mut Walk<'_>, v: i16) -> Step {
 }
 
 fn metadata(w: &mut Walk<'_>, v: i16) -> Step {
-    w.array(|w| {
+    w.tagged_array(|w| {
         if v >= 10 {
             w.uuid()?; // topic_id
         }
-        w.string()?; // name
-        w.tags()
+        w.string() // name
     })?;
     if v >= 4 {
         w.bool()?; // allow_auto_topic_creation
@@ -170,14 +201,9 @@ fn produce(w: &mut Walk<'_>, v: i16) -> Step {
     }
     w.i16()?; // acks
     w.i32()?; // timeout_ms
-    w.array(|w| {
-        w.string()?; // name
-        w.array(|w| {
-            w.i32()?; // index
-            w.bytes()?; // records
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // index
+        w.bytes() // records
     })?;
     w.tags()
 }
@@ -196,30 +222,24 @@ fn fetch(w: &mut Walk<'_>, v: i16) -> Step {
         w.i32()?; // session_id
         w.i32()?; // session_epoch
     }
-    w.array(|w| {
-        w.string()?; // topic
-        w.array(|w| {
-            w.i32()?; // partition
-            if v >= 9 {
-                w.i32()?; // current_leader_epoch
-            }
-            w.i64()?; // fetch_offset
-            if v >= 12 {
-                w.i32()?; // last_fetched_epoch
-            }
-            if v >= 5 {
-                w.i64()?; // log_start_offset
-            }
-            w.i32()?; // partition_max_bytes
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // partition
+        if v >= 9 {
+            w.i32()?; // current_leader_epoch
+        }
+        w.i64()?; // fetch_offset
+        if v >= 12 {
+            w.i32()?; // last_fetched_epoch
+        }
+        if v >= 5 {
+            w.i64()?; // log_start_offset
+        }
+        w.i32() // partition_max_bytes
     })?;
     if v >= 7 {
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // topic
-            w.i32_array()?; // partitions
-            w.tags()
+            w.i32_array() // partitions
         })?;
     }
     if v >= 11 {
@@ -246,40 +266,33 @@ fn list_offsets(w: &mut Walk<'_>, v: i16) -> Step {
     if v >= 2 {
         w.i8()?; // isolation_level
     }
-    w.array(|w| {
-        w.string()?; // name
-        w.array(|w| {
-            w.i32()?; // partition_index
-            if v >= 4 {
-                w.i32()?; // current_leader_epoch
-            }
-            w.i64()?; // timestamp
-            if v == 0 {
-                w.i32()?; // max_num_offsets
-            }
-            w.tags()
-        })?;
-        w.tags()
+    w.topics(|w| {
+        w.i32()?; // partition_index
+        if v >= 4 {
+            w.i32()?; // current_leader_epoch
+        }
+        w.i64()?; // timestamp
+        if v == 0 {
+            w.i32()?; // max_num_offsets
+        }
+        Ok(())
     })?;
     w.tags()
 }
 
 fn create_topics(w: &mut Walk<'_>, v: i16) -> Step {
-    w.array(|w| {
+    w.tagged_array(|w| {
         w.string()?; // name
         w.i32()?; // num_partitions
         w.i16()?; // replication_factor
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.i32()?; // partition_index
-            w.i32_array()?; // broker_ids
-            w.tags()
+            w.i32_array() // broker_ids
         })?;
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // config name
-            w.string()?; // config value
-            w.tags()
-        })?;
-        w.tags()
+            w.string() // config value
+        })
     })?;
     w.i32()?; // timeout_ms
     if v >= 1 {
@@ -290,20 +303,19 @@ fn create_topics(w: &mut Walk<'_>, v: i16) -> Step {
 
 fn delete_topics(w: &mut Walk<'_>, v: i16) -> Step {
     if v >= 6 {
-        w.array(|w| {
+        w.tagged_array(|w| {
             w.string()?; // name
-            w.uuid()?; // topic_id
-            w.tags()
+            w.uuid() // topic_id
         })?;
     } else {
-        w.array(|w| w.string())?; // topic_names
+        w.string_array()?; // topic_names
     }
     w.i32()?; // timeout_ms
     w.tags()
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! Each schema above is checked against kafka-protocol's own encoder: a populated request
     //! of every version kafka-protocol knows must walk to its last byte.
     use std::collections::BTreeMap;
@@ -323,18 +335,40 @@ mod tests {
     use super::*;
     use crate::versions::ADVERTISED;
 
-    fn name(s: &'static str) -> TopicName {
-        TopicName(StrBytes::from_static_str(s))
+    /// Unknown tagged fields for a request of `api` at `v`: some where the version is flexible.
+    pub(super) fn tagged(api: ApiKey, v: i16) -> BTreeMap<i32, Bytes> {
+        if api.request_header_version(v) >= 2 {
+            BTreeMap::from([(77, Bytes::from_static(b"xyz"))])
+        } else {
+            BTreeMap::new()
+        }
     }
 
-    fn tagged() -> BTreeMap<i32, Bytes> {
-        BTreeMap::from([(77, Bytes::from_static(b"xyz"))])
+    pub(super) fn s(text: &'static str) -> StrBytes {
+        StrBytes::from_static_str(text)
+    }
+
+    pub(super) fn name(text: &'static str) -> TopicName {
+        TopicName(s(text))
+    }
+
+    /// Asserts that `body` walks as `api` at `v` to its last byte, and that every strict prefix
+    /// falls short somewhere (tags aside, nothing is optional).
+    pub(super) fn assert_walks_whole(api: ApiKey, v: i16, body: &[u8]) {
+        let left = walk_body(api, v, body).unwrap_or_else(|e| panic!("{api:?} v{v}: {e}"));
+        assert_eq!(left, 0, "{api:?} v{v} left bytes");
+        for cut in 0..body.len() {
+            assert!(
+                check(api, v, &body[..cut]).is_err(),
+                "{api:?} v{v} cut at {cut}"
+            );
+        }
     }
 
     fn populated(api: ApiKey, v: i16) -> Vec<u8> {
         let mut out = Vec::new();
         let flexible = api.request_header_version(v) >= 2;
-        let tags = if flexible { tagged() } else { BTreeMap::new() };
+        let tags = tagged(api, v);
         let result = match api {
             ApiKey::ApiVersions => ApiVersionsRequest::default()
                 .with_client_software_name(if v >= 3 {
@@ -480,49 +514,12 @@ mod tests {
         out
     }
 
-    fn walk_to_end(api: ApiKey, v: i16, body: &[u8]) -> usize {
-        let flexible = api.request_header_version(v) >= 2;
-        let mut w = Walk {
-            r: Reader::new(body),
-            flexible,
-            elements: 0,
-        };
-        let step = match api {
-            ApiKey::ApiVersions => api_versions(&mut w, v),
-            ApiKey::Metadata => metadata(&mut w, v),
-            ApiKey::Produce => produce(&mut w, v),
-            ApiKey::Fetch => fetch(&mut w, v),
-            ApiKey::ListOffsets => list_offsets(&mut w, v),
-            ApiKey::CreateTopics => create_topics(&mut w, v),
-            ApiKey::DeleteTopics => delete_topics(&mut w, v),
-            api if groups::APIS.contains(&api) => groups::walk(api, &mut w, v).unwrap(),
-            api if admin::APIS.contains(&api) => admin::walk(api, &mut w, v).unwrap(),
-            _ => unreachable!(),
-        };
-        step.unwrap_or_else(|e| panic!("{api:?} v{v}: {e}"));
-        w.r.remaining()
-    }
-
     #[test]
     fn every_version_kafka_protocol_encodes_walks_to_its_last_byte() {
         for a in ADVERTISED {
             let floor = a.api.valid_versions().min.max(a.min);
             for v in floor..=a.max {
-                let body = populated(a.api, v);
-                assert_eq!(
-                    walk_to_end(a.api, v, &body),
-                    0,
-                    "{:?} v{v} left bytes",
-                    a.api
-                );
-                // Every strict prefix falls short somewhere (tags aside, nothing is optional).
-                for cut in 0..body.len() {
-                    assert!(
-                        check(a.api, v, &body[..cut]).is_err(),
-                        "{:?} v{v} cut at {cut}",
-                        a.api
-                    );
-                }
+                assert_walks_whole(a.api, v, &populated(a.api, v));
             }
         }
     }

@@ -162,6 +162,32 @@ pub fn batch(values: &[&str]) -> Bytes {
 
 /// Like [`batch`], the records stamped `timestamp_ms`, `timestamp_ms + 1`, ...
 pub fn batch_at(values: &[&str], timestamp_ms: i64) -> Bytes {
+    producer_batch(values, timestamp_ms, Producer::PLAIN)
+}
+
+/// Who wrote a batch, as its records say: a plain producer, or an idempotent one.
+pub struct Producer {
+    pub id: i64,
+    pub epoch: i16,
+    /// The first record's sequence; the next ones count up from it.
+    pub first_sequence: i32,
+    /// Whether each record is keyed by its value.
+    pub keyed: bool,
+}
+
+impl Producer {
+    /// Not idempotent: no id, no epoch, and -1 for the first record's sequence ("none").
+    pub const PLAIN: Producer = Producer {
+        id: -1,
+        epoch: -1,
+        first_sequence: -1,
+        keyed: false,
+    };
+}
+
+/// A magic-2 record batch of `values` from `producer`, uncompressed, the records stamped
+/// `timestamp_ms`, `timestamp_ms + 1`, ...
+pub fn producer_batch(values: &[&str], timestamp_ms: i64, producer: Producer) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -170,15 +196,15 @@ pub fn batch_at(values: &[&str], timestamp_ms: i64) -> Bytes {
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: producer.id,
+            producer_epoch: producer.epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             // kafka-protocol starts a new batch whenever offset - sequence changes; -1 for the
             // first record is "no sequence" (not idempotent).
-            sequence: i as i32 - 1,
+            sequence: producer.first_sequence + i as i32,
             timestamp: timestamp_ms + i as i64,
-            key: None,
+            key: producer.keyed.then(|| Bytes::copy_from_slice(v.as_bytes())),
             value: Some(Bytes::copy_from_slice(v.as_bytes())),
             headers: IndexMap::new(),
         })

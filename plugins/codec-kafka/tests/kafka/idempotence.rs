@@ -2,53 +2,26 @@
 //! answered with their original offsets, and the host's refusals as Kafka error codes.
 
 use bytes::Bytes;
-use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceResponse, ProducerId,
     TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use sluice_sdk::codec::Broker;
 
-use crate::client::{Client, batch, request};
+use crate::client::{Client, Producer, batch, producer_batch, request};
 use crate::produce_fetch::produce;
 
 /// A magic-2 batch from producer `id` at `epoch`, its first record at sequence `seq`; each
 /// record keyed when `keyed`.
 fn idempotent(values: &[&str], id: i64, epoch: i16, seq: i32, keyed: bool) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: 1_700_000_000_000 + i as i64,
-            key: keyed.then(|| Bytes::copy_from_slice(v.as_bytes())),
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut out = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut out,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    out.freeze()
+    let producer = Producer {
+        id,
+        epoch,
+        first_sequence: seq,
+        keyed,
+    };
+    producer_batch(values, 1_700_000_000_000, producer)
 }
 
 fn init(transactional_id: Option<&str>, current: (i64, i16)) -> InitProducerIdRequest {
