@@ -92,6 +92,8 @@ done
 
 # Where steps 2 and 3 built: cargo's target directory, which CARGO_TARGET_DIR may move.
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# Cargo reads a relative CARGO_TARGET_DIR from here ($ROOT); the tests run brokers elsewhere.
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 export SLUICE_BIN="$TARGET_DIR/release/sluice"
 export SLUICE_GUEST_LOOP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_loop.wasm"
 export SLUICE_GUEST_ALLOC="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_alloc.wasm"

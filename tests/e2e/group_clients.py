@@ -89,6 +89,12 @@ class KafkaPythonMember(ThreadMember):
     """kafka-python KafkaConsumer subscribed with a rebalance listener; commit() (synchronous)
     after each poll that returned records."""
 
+    # poll() returns as soon as records arrive; its timeout only bounds an idle poll. With
+    # 100 ms, kafka-python 3.0.12 was seen (about one run in six) to leave a member stuck right
+    # after its SyncGroup answer: assigned by the broker, never heartbeating, its session then
+    # expiring. Idle polls of a second, as usual, did not show it in 15 runs.
+    POLL_MS = 1000
+
     def __init__(self, name: str, topic: str, group: str, bootstrap: str) -> None:
         super().__init__(name)
         self.topic, self.group, self.bootstrap = topic, group, bootstrap
@@ -114,7 +120,7 @@ class KafkaPythonMember(ThreadMember):
         try:
             c.subscribe([self.topic], listener=Listener())
             while not stop.is_set():
-                batch = c.poll(timeout_ms=100)
+                batch = c.poll(timeout_ms=self.POLL_MS)
                 for records in batch.values():
                     for r in records:
                         self.record(r.partition, r.offset, r.key, r.value)

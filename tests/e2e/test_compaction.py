@@ -134,8 +134,10 @@ def test_background_cleaner_keeps_the_latest_value_per_key_at_its_offset(make_br
         bad = [o for o, kv in positions(got).items() if written_at.get(o) != kv]
         assert not bad, f"records not as written at offsets {bad[:10]}"
         assert time.monotonic() < deadline, (
-            f"not compacted after {COMPACTED_S_MAX}s: {len(got)} records read, {len(final)} expected; "
-            f"{len(set(offsets) - set(final))} extra, {len(set(final) - set(offsets))} missing")
+            f"not compacted after {COMPACTED_S_MAX}s: {len(got)} records read, {len(final)} "
+            f"expected; {len(set(offsets) - set(final))} extra, "
+            f"{len(set(final) - set(offsets))} missing (extra offsets "
+            f"{sorted(set(offsets) - set(final))[:10]})")
         time.sleep(0.3)
     check_compacted(written, got, tombstones_gone=True)
 
