@@ -87,7 +87,7 @@ async fn run() -> anyhow::Result<()> {
         for native in [round % 2 == 0, round % 2 == 1] {
             let topic = format!("bench-{}-{round}", if native { "native" } else { "wasm" });
             service
-                .create_topic(&topic, 1, &[])
+                .create_topic(&topic, 1, &[], false)
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             let frames = produce_frames(&topic)?;
             let elapsed = if native {
@@ -302,9 +302,10 @@ impl sdk::Broker for NativeBroker {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<sdk::TopicInfo, sdk::BrokerError> {
         self.0
-            .create_topic(name, partitions, configs)
+            .create_topic(name, partitions, configs, validate_only)
             .map(sdk_topic)
             .map_err(sdk_error)
     }

@@ -33,6 +33,7 @@ pub trait HostBroker: HostGroups + Send + Sync + 'static {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError>;
     /// `broker.delete-topic`.
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError>;
@@ -162,8 +163,10 @@ impl broker::Host for StoreState {
         name: String,
         partitions: u32,
         configs: Vec<(String, String)>,
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError> {
-        self.host.create_topic(&name, partitions, &configs)
+        self.host
+            .create_topic(&name, partitions, &configs, validate_only)
     }
     fn delete_topic(&mut self, name: String) -> Result<(), BrokerError> {
         self.host.delete_topic(&name)

@@ -38,6 +38,7 @@ impl HostBroker for NoBroker {
         _: &str,
         _: u32,
         _: &[(String, String)],
+        _: bool,
     ) -> Result<TopicInfo, BrokerError> {
         Err(refused())
     }

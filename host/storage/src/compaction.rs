@@ -101,6 +101,18 @@ pub struct Rules {
     /// Tombstones in a batch whose max timestamp is below this are past
     /// `delete.retention.ms`: dropped.
     pub tombstone_floor_ms: i64,
+    /// `min.compaction.lag.ms`, to tell when a record kept for its age stops being young.
+    pub lag_ms: i64,
+    /// `delete.retention.ms`, to tell when a kept tombstone may go.
+    pub tombstone_ms: i64,
+}
+
+/// The earliest of two optional times.
+pub fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// What cleaning does to one batch.
@@ -114,10 +126,17 @@ pub enum CleanedBatch {
     Rewritten(Vec<u8>, u64),
 }
 
-/// Applies the rule to the records of `batch` (stored, whole).
-pub fn clean_batch(batch: &[u8], map: &KeyMap, rules: Rules) -> Result<CleanedBatch, StorageError> {
+/// Applies the rule to the records of `batch` (stored, whole). Also says when, at the
+/// earliest, a record this pass kept could go (a tombstone reaching `delete.retention.ms`, a
+/// superseded record leaving `min.compaction.lag.ms`): the cleaner passes again then, even if
+/// nothing new was written.
+pub fn clean_batch(
+    batch: &[u8],
+    map: &KeyMap,
+    rules: Rules,
+) -> Result<(CleanedBatch, Option<i64>), StorageError> {
     if records::is_control(batch)? {
-        return Ok(CleanedBatch::Unchanged);
+        return Ok((CleanedBatch::Unchanged, None));
     }
     let header = header_of(batch)?;
     let attributes = records::attributes(batch)?;
@@ -125,6 +144,7 @@ pub fn clean_batch(batch: &[u8], map: &KeyMap, rules: Rules) -> Result<CleanedBa
     let (section, count) = records::records_section(batch)?;
     let mut kept: Vec<(Record<'_>, i64)> = Vec::new();
     let mut removed = 0u64;
+    let mut due = None;
     for record in records::iter(&section, count) {
         let record = record?;
         let offset = header.base_offset + i64::from(record.offset_delta);
@@ -133,11 +153,22 @@ pub fn clean_batch(batch: &[u8], map: &KeyMap, rules: Rules) -> Result<CleanedBa
         } else {
             first_timestamp.saturating_add(record.timestamp_delta)
         };
+        let superseded = record.key.is_none_or(|key| map.superseded(key, offset));
         let keep = match record.key {
-            _ if timestamp > rules.lag_floor_ms => true,
-            None => false,
-            Some(key) if map.superseded(key, offset) => false,
-            Some(_) => record.value.is_some() || header.max_timestamp >= rules.tombstone_floor_ms,
+            _ if timestamp > rules.lag_floor_ms => {
+                if superseded || record.value.is_none() {
+                    due = earliest(due, Some(timestamp.saturating_add(rules.lag_ms)));
+                }
+                true
+            }
+            _ if superseded => false,
+            _ if record.value.is_some() => true,
+            _ if header.max_timestamp >= rules.tombstone_floor_ms => {
+                let at = header.max_timestamp.saturating_add(rules.tombstone_ms);
+                due = earliest(due, Some(at.saturating_add(1)));
+                true
+            }
+            _ => false,
         };
         if keep {
             kept.push((record, offset));
@@ -145,11 +176,12 @@ pub fn clean_batch(batch: &[u8], map: &KeyMap, rules: Rules) -> Result<CleanedBa
             removed += 1;
         }
     }
-    Ok(match (kept.is_empty(), removed) {
+    let cleaned = match (kept.is_empty(), removed) {
         (_, 0) => CleanedBatch::Unchanged,
         (true, removed) => CleanedBatch::Dropped(removed),
         (false, removed) => CleanedBatch::Rewritten(encode(batch, &header, &kept)?, removed),
-    })
+    };
+    Ok((cleaned, due))
 }
 
 /// A new uncompressed batch of `kept` records, in order, from the `original` batch.

@@ -235,19 +235,8 @@ impl Storage {
         partitions: u32,
         overrides: &TopicOverrides,
     ) -> Result<TopicInfo, StorageError> {
-        validate_topic_name(name)?;
-        TopicConfig::resolve(&self.config.topic_defaults, overrides)?
-            .check_ceiling(self.config.batch_bytes_max)?;
-        if partitions == 0 || partitions > self.config.partitions_max {
-            return Err(StorageError::InvalidPartitions {
-                requested: partitions,
-                max: self.config.partitions_max,
-            });
-        }
         let _admin = self.admin.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.read_topics().contains_key(name) {
-            return Err(StorageError::TopicExists(name.to_owned()));
-        }
+        self.check_new_topic(name, partitions, overrides)?;
         let dir = self.layout.topic_dir(name);
         // Not a topic (it is not in the map), so a leftover of a failed create: set it aside.
         if fs::symlink_metadata(&dir).is_ok() {
@@ -264,6 +253,30 @@ impl Storage {
         self.write_topics().insert(name.to_owned(), topic);
         tracing::info!(topic = name, partitions, "topic created");
         Ok(info)
+    }
+
+    /// Every check [`Storage::create_topic_with`] makes, without creating anything: the name,
+    /// the partition count, the settings, and that no topic has the name (Kafka's
+    /// `validate_only`).
+    pub fn check_new_topic(
+        &self,
+        name: &str,
+        partitions: u32,
+        overrides: &TopicOverrides,
+    ) -> Result<(), StorageError> {
+        validate_topic_name(name)?;
+        TopicConfig::resolve(&self.config.topic_defaults, overrides)?
+            .check_ceiling(self.config.batch_bytes_max)?;
+        if partitions == 0 || partitions > self.config.partitions_max {
+            return Err(StorageError::InvalidPartitions {
+                requested: partitions,
+                max: self.config.partitions_max,
+            });
+        }
+        if self.read_topics().contains_key(name) {
+            return Err(StorageError::TopicExists(name.to_owned()));
+        }
+        Ok(())
     }
 
     /// Deletes a topic and its data. Watchers of its partitions are woken (their sender is

@@ -74,7 +74,7 @@ pub struct Partition {
     /// Compaction: held for a whole pass, so passes of one partition never overlap; holds
     /// the offset below which the sealed log was cleaned (in memory: after a restart the first
     /// pass counts the whole log as dirty, which costs one pass and changes nothing else).
-    cleaner: Mutex<i64>,
+    cleaner: Mutex<compact::Cleaner>,
 }
 
 #[derive(Debug)]
@@ -244,7 +244,7 @@ impl Partition {
                 producers: ProducerStates::new(PRODUCER_ID_EXPIRATION_MS_DEFAULT),
             }),
             sync_queued: AtomicBool::new(false),
-            cleaner: Mutex::new(log_start),
+            cleaner: Mutex::new(compact::Cleaner::new(log_start)),
         }
     }
 

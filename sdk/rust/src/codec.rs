@@ -37,6 +37,7 @@ pub trait Broker {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError>;
     /// See `broker.delete-topic`.
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError>;
@@ -192,8 +193,9 @@ impl Broker for WasmBroker {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError> {
-        broker::create_topic(name, partitions, configs)
+        broker::create_topic(name, partitions, configs, validate_only)
     }
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
         broker::delete_topic(name)

@@ -116,9 +116,19 @@ impl HostBroker for BrokerService {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError> {
         // Later pairs replace earlier ones, as the WIT promises for a name given twice.
         let overrides: TopicOverrides = configs.iter().cloned().collect();
+        if validate_only {
+            self.storage
+                .check_new_topic(name, partitions, &overrides)
+                .map_err(broker_error)?;
+            return Ok(TopicInfo {
+                name: name.to_owned(),
+                partitions,
+            });
+        }
         let topic = self
             .storage
             .create_topic_with(name, partitions, &overrides)
@@ -403,7 +413,7 @@ mod tests {
             ("retention.ms", "60000"),
             ("durability", "relaxed"),
         ]);
-        service.create_topic("t", 2, &configs).unwrap();
+        service.create_topic("t", 2, &configs, false).unwrap();
         let topic = service.storage().topic("t").unwrap();
         assert_eq!(topic.config.durability, Durability::Relaxed);
         assert_eq!(topic.config.retention_ms, 60_000);
@@ -415,7 +425,7 @@ mod tests {
         let service = service(&dir);
         for (name, value) in [("no.such.setting", "1"), ("durability", "sometimes")] {
             let err = service
-                .create_topic("t", 1, &pairs(&[(name, value)]))
+                .create_topic("t", 1, &pairs(&[(name, value)]), false)
                 .unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidConfig);
             assert!(err.message.contains(name), "{}", err.message);
@@ -424,10 +434,28 @@ mod tests {
     }
 
     #[test]
+    fn validate_only_makes_every_check_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = service(&dir);
+        let ok = service
+            .create_topic("t", 3, &pairs(&[("retention.ms", "1000")]), true)
+            .unwrap();
+        assert_eq!(ok.partitions, 3);
+        assert!(service.storage().topic("t").is_none());
+        let err = service
+            .create_topic("t", 1, &pairs(&[("cleanup.policy", "sometimes")]), true)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidConfig);
+        service.create_topic("t", 1, &[], false).unwrap();
+        let err = service.create_topic("t", 1, &[], true).unwrap_err();
+        assert_eq!(err.code, ErrorCode::TopicExists);
+    }
+
+    #[test]
     fn offsets_carry_the_high_watermark_and_a_missing_time_is_none() {
         let dir = tempfile::tempdir().unwrap();
         let service = service(&dir);
-        service.create_topic("t", 1, &[]).unwrap();
+        service.create_topic("t", 1, &[], false).unwrap();
         let o = service.offsets("t", 0).unwrap();
         assert_eq!((o.log_start, o.log_end, o.high_watermark), (0, 0, 0));
         assert!(service.offset_for_timestamp("t", 0, 0).unwrap().is_none());

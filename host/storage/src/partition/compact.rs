@@ -54,28 +54,34 @@ impl Partition {
         now_ms: i64,
         force: bool,
     ) -> Result<CompactionReport, StorageError> {
-        let mut cleaned_to = self.cleaner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cleaner = self.cleaner.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(views) = self.compaction_views() else {
             return Ok(CompactionReport::default());
         };
+        let Cleaner { cleaned_to, due_ms } = *cleaner;
         let sealed = views
             .get(..views.len().saturating_sub(1))
             .unwrap_or_default();
         let total: u64 = sealed.iter().map(|v| v.limit).sum();
         let dirty: u64 = sealed
             .iter()
-            .filter(|v| v.next_offset > *cleaned_to)
+            .filter(|v| v.next_offset > cleaned_to)
             .map(|v| v.limit)
             .sum();
         let ratio = config.min_cleanable_dirty_ratio.get();
-        if sealed.is_empty() || (!force && (dirty == 0 || (dirty as f64) < ratio * total as f64)) {
+        let dirty_enough = dirty > 0 && (dirty as f64) >= ratio * total as f64;
+        let something_expired = due_ms.is_some_and(|due| due <= now_ms);
+        if sealed.is_empty() || !(force || dirty_enough || something_expired) {
             return Ok(CompactionReport::default());
         }
         let (map, mapped_end) = key_map(&views)?;
         let rules = Rules {
             lag_floor_ms: now_ms.saturating_sub(config.min_compaction_lag_ms),
             tombstone_floor_ms: now_ms.saturating_sub(config.delete_retention_ms),
+            lag_ms: config.min_compaction_lag_ms,
+            tombstone_ms: config.delete_retention_ms,
         };
+        let mut next_due = None;
         let mut report = CompactionReport {
             partitions_cleaned: 1,
             ..CompactionReport::default()
@@ -84,15 +90,18 @@ impl Partition {
             if view.next_offset > mapped_end {
                 break;
             }
-            if let Some(rewritten) = self.rewrite(view, &map, rules)? {
+            let (rewritten, due) = self.rewrite(view, &map, rules)?;
+            next_due = compaction::earliest(next_due, due);
+            if let Some(rewritten) = rewritten {
                 let (removed, size) = (rewritten.removed, rewritten.size);
                 if self.swap(view, rewritten, now_ms)? {
                     report.records_removed += removed;
                     report.bytes_freed += view.limit.saturating_sub(size);
                 }
             }
-            *cleaned_to = (*cleaned_to).max(view.next_offset);
+            cleaner.cleaned_to = cleaner.cleaned_to.max(view.next_offset);
         }
+        cleaner.due_ms = next_due;
         if report.records_removed > 0 {
             tracing::info!(topic = %self.topic, partition = self.id,
                 records = report.records_removed, bytes = report.bytes_freed, "compacted");
@@ -123,17 +132,18 @@ impl Partition {
     }
 
     /// Writes the cleaned version of a sealed segment; `None` when nothing would be removed,
-    /// or when the result would not fit a segment (decompressed batches can be larger).
+    /// or when the result would not fit a segment (decompressed batches can be larger). With
+    /// it, when something kept could go at the earliest (see `compaction::clean_batch`).
     fn rewrite(
         &self,
         view: &View,
         map: &KeyMap,
         rules: Rules,
-    ) -> Result<Option<Rewritten>, StorageError> {
+    ) -> Result<(Option<Rewritten>, Option<i64>), StorageError> {
         let paths = cleaned_paths(&self.dir, view.base);
         let written = write_cleaned(view, map, rules, &paths);
         match written {
-            Ok(Some(rewritten)) => Ok(Some(rewritten)),
+            Ok((Some(rewritten), due)) => Ok((Some(rewritten), due)),
             other => {
                 remove_cleaned(&paths);
                 other
@@ -256,7 +266,7 @@ fn write_cleaned(
     map: &KeyMap,
     rules: Rules,
     paths: &[PathBuf; 3],
-) -> Result<Option<Rewritten>, StorageError> {
+) -> Result<(Option<Rewritten>, Option<i64>), StorageError> {
     let [log_path, index_path, time_path] = paths;
     let log = OpenOptions::new()
         .read(true)
@@ -268,8 +278,11 @@ fn write_cleaned(
     let mut writer = BufWriter::new(&log);
     let mut notes = Vec::new();
     let (mut size, mut removed, mut next_offset, mut too_big) = (0u64, 0u64, view.base, false);
+    let mut due = None;
     compaction::walk_batches(&view.file, &view.path, view.limit, |_, batch| {
-        let kept = match compaction::clean_batch(batch, map, rules)? {
+        let (cleaned, batch_due) = compaction::clean_batch(batch, map, rules)?;
+        due = compaction::earliest(due, batch_due);
+        let kept = match cleaned {
             CleanedBatch::Unchanged => Cow::Borrowed(batch),
             CleanedBatch::Dropped(n) => {
                 removed += n;
@@ -294,7 +307,7 @@ fn write_cleaned(
         Ok(true)
     })?;
     if too_big || removed == 0 {
-        return Ok(None);
+        return Ok((None, due));
     }
     writer.flush().map_err(io_error("write", log_path))?;
     drop(writer);
@@ -307,11 +320,36 @@ fn write_cleaned(
     if let Some(dir) = log_path.parent() {
         meta::sync_dir(dir)?;
     }
-    Ok(Some(Rewritten {
-        log,
-        size,
-        next_offset,
-        index,
-        removed,
-    }))
+    Ok((
+        Some(Rewritten {
+            log,
+            size,
+            next_offset,
+            index,
+            removed,
+        }),
+        due,
+    ))
+}
+
+/// What the cleaner remembers of a partition between passes (in memory: after a restart the
+/// first pass treats the whole log as dirty).
+#[derive(Debug, Clone, Copy)]
+pub struct Cleaner {
+    /// Offsets below this were compacted by an earlier pass.
+    pub cleaned_to: i64,
+    /// When a record an earlier pass kept may go (a tombstone reaching
+    /// `delete.retention.ms`, a record leaving `min.compaction.lag.ms`): the periodic pass
+    /// runs then even if too little was written since to make the log dirty enough.
+    pub due_ms: Option<i64>,
+}
+
+impl Cleaner {
+    /// A partition no pass has seen.
+    pub fn new(log_start: i64) -> Cleaner {
+        Cleaner {
+            cleaned_to: log_start,
+            due_ms: None,
+        }
+    }
 }

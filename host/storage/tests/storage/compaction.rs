@@ -236,6 +236,40 @@ fn tombstones_are_kept_until_delete_retention_passes_then_removed() {
 }
 
 #[test]
+fn the_periodic_pass_comes_back_for_tombstones_once_delete_retention_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = compacted(dir.path(), &[("delete.retention.ms", "1000")]);
+    let v = value(0);
+    storage
+        .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), Some(&v))], 0))
+        .unwrap();
+    storage
+        .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), None)], 0))
+        .unwrap();
+    for i in 0..30 {
+        let key = format!("f{i}").into_bytes();
+        storage
+            .append("t", 0, &keyed_batch(T0, &[(Some(&key), Some(&v))], 0))
+            .unwrap();
+    }
+    let gone = |storage: &Storage| {
+        read_all(storage)
+            .iter()
+            .filter(|(_, k, _)| k.as_deref() == Some(b"gone"))
+            .count()
+    };
+    // The first periodic pass removes the shadowed value and keeps the young tombstone.
+    assert_eq!(storage.compact(T0 + 500, false).records_removed, 1);
+    assert_eq!(gone(&storage), 1);
+    // Nothing was written since: the log is clean, yet the tombstone's time has come.
+    assert_eq!(storage.compact(T0 + 900, false).records_removed, 0);
+    assert_eq!(storage.compact(T0 + 5000, false).records_removed, 1);
+    assert_eq!(gone(&storage), 0);
+    // And with nothing left to expire, a clean log is left alone.
+    assert_eq!(storage.compact(T0 + 10_000, false).partitions_cleaned, 0);
+}
+
+#[test]
 fn records_newer_than_the_compaction_lag_are_never_removed() {
     let dir = tempfile::tempdir().unwrap();
     let storage = compacted(dir.path(), &[("min.compaction.lag.ms", "10000")]);

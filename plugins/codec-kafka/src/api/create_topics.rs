@@ -4,21 +4,19 @@
 //! a manual replica assignment must put every partition, numbered from 0, on this broker
 //! alone. Topic configs go to the host as sent (`retention.ms`, `durability`, ...); one it
 //! does not know, or a bad value, is INVALID_CONFIG with the host's message naming it, and a
-//! null value is refused here the same way, as Kafka does. `validate_only` checks the name,
-//! the counts, null config values and whether the topic exists, without creating it: the
-//! host's upper bound on partitions and its judgement of config names and values are only
-//! known by creating, so those pass unchecked. v0–v1 (below kafka-protocol's floor of v2) are
-//! read and answered by hand.
+//! null value is refused here the same way, as Kafka does. `validate_only` has the host make
+//! every check it would make to create the topic (name, counts, settings, existence) and
+//! create nothing. v0–v1 (below kafka-protocol's floor of v2) are read and answered by hand.
 
 use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, TopicName};
 use kafka_protocol::protocol::{Message, StrBytes};
-use sluice_sdk::codec::{Broker, CodecError, ErrorCode};
+use sluice_sdk::codec::{Broker, CodecError};
 
 use crate::dispatch::{Reply, Request};
 use crate::errors::{
     self, INVALID_CONFIG, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT,
-    INVALID_REPLICATION_FACTOR, INVALID_REQUEST, NONE, TOPIC_ALREADY_EXISTS,
+    INVALID_REPLICATION_FACTOR, INVALID_REQUEST, NONE,
 };
 use crate::frame;
 use crate::wire::{Reader, WireError};
@@ -206,20 +204,10 @@ fn create<B: Broker>(
     configs: &[(String, String)],
     validate_only: bool,
 ) -> Result<u32, Refusal> {
-    if !validate_only {
-        return broker
-            .create_topic(name, partitions, configs)
-            .map(|info| info.partitions)
-            .map_err(|e| (errors::code(&e), e.message));
-    }
-    match broker.describe_topic(name, false) {
-        Ok(_) => Err((
-            TOPIC_ALREADY_EXISTS,
-            format!("topic '{name}' already exists"),
-        )),
-        Err(e) if e.code == ErrorCode::UnknownTopic => Ok(partitions),
-        Err(e) => Err((errors::code(&e), e.message)),
-    }
+    broker
+        .create_topic(name, partitions, configs, validate_only)
+        .map(|info| info.partitions)
+        .map_err(|e| (errors::code(&e), e.message))
 }
 
 /// CreateTopics v0–v1: the v2 layout, without `validate_only` in v0.

@@ -122,7 +122,7 @@ fn create_topics_with_minus_one_uses_the_default_partition_count() {
 #[test]
 fn create_topics_refusals_carry_kafka_error_codes() {
     let mut c = Client::new();
-    c.broker.create_topic("exists", 1, &[]).unwrap();
+    c.broker.create_topic("exists", 1, &[], false).unwrap();
     let r: CreateTopicsResponse = c.call(
         ApiKey::CreateTopics,
         7,
@@ -149,7 +149,12 @@ fn create_topics_refusals_carry_kafka_error_codes() {
 #[test]
 fn create_topics_validate_only_checks_without_creating() {
     let mut c = Client::new();
-    c.broker.create_topic("exists", 1, &[]).unwrap();
+    c.broker.create_topic("exists", 1, &[], false).unwrap();
+    let bad_config = creatable("badcfg", 1, 1).with_configs(vec![
+        CreatableTopicConfig::default()
+            .with_name("no.such.setting".into())
+            .with_value(Some("1".into())),
+    ]);
     let r: CreateTopicsResponse = c.call(
         ApiKey::CreateTopics,
         5,
@@ -158,12 +163,13 @@ fn create_topics_validate_only_checks_without_creating() {
                 creatable("fresh", 2, 1),
                 creatable("exists", 1, 1),
                 creatable("bad/name", 1, 1),
+                bad_config,
             ],
             true,
         ),
     );
     let codes: Vec<i16> = r.topics.iter().map(|t| t.error_code).collect();
-    assert_eq!(codes, vec![0, 36, 17]);
+    assert_eq!(codes, vec![0, 36, 17, 40]);
     assert_eq!(r.topics[0].num_partitions, 2);
     assert!(!c.broker.has_topic("fresh"));
 }
@@ -197,7 +203,7 @@ fn create_topics_with_a_manual_assignment_must_place_every_partition_here() {
 fn delete_topics_deletes_by_name_and_reports_unknown_topics() {
     let mut c = Client::new();
     for v in 1..=6 {
-        c.broker.create_topic("gone", 1, &[]).unwrap();
+        c.broker.create_topic("gone", 1, &[], false).unwrap();
         let req = if v >= 6 {
             DeleteTopicsRequest::default().with_topics(vec![
                 DeleteTopicState::default().with_name(Some(name("gone"))),
@@ -232,7 +238,7 @@ fn delete_topics_by_id_answers_unknown_topic_id() {
 #[test]
 fn list_offsets_answers_earliest_and_latest() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 2, &[]).unwrap();
+    c.broker.create_topic("t", 2, &[], false).unwrap();
     c.broker.append("t", 0, &batch(&["a", "b", "c"])).unwrap();
     for v in 1..=7 {
         let r: ListOffsetsResponse = c.call(
@@ -260,7 +266,7 @@ fn list_offsets_answers_earliest_and_latest() {
 #[test]
 fn list_offsets_latest_is_the_high_watermark() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     c.broker.append("t", 0, &batch(&["durable"])).unwrap();
     c.broker.hold_high_watermark();
     c.broker.append("t", 0, &batch(&["not", "yet"])).unwrap();
@@ -272,7 +278,7 @@ fn list_offsets_latest_is_the_high_watermark() {
 #[test]
 fn list_offsets_by_timestamp_finds_the_first_batch_at_or_after_it() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     c.broker
         .append("t", 0, &batch_at(&["a", "b"], 1000))
         .unwrap();
@@ -324,7 +330,7 @@ fn list_offsets_by_timestamp_finds_the_first_batch_at_or_after_it() {
 #[test]
 fn list_offsets_by_max_timestamp_answers_unsupported_for_message_format() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let r: ListOffsetsResponse = c.call(ApiKey::ListOffsets, 7, &list(&[(0, -3)]));
     let p = &r.topics[0].partitions[0];
     assert_eq!((p.error_code, p.offset, p.timestamp), (43, -1, -1));

@@ -47,7 +47,7 @@ fn with_topic(configs: &[(&str, &str)]) -> Client {
         .iter()
         .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
         .collect();
-    c.broker.create_topic("t", 2, &configs).unwrap();
+    c.broker.create_topic("t", 2, &configs, false).unwrap();
     c
 }
 
@@ -366,7 +366,7 @@ fn alter_configs_validate_only_nulls_bad_values_and_brokers() {
                     .with_value(Some(s("1"))),
             ]),
     );
-    c.broker.create_topic("t2", 1, &[]).unwrap();
+    c.broker.create_topic("t2", 1, &[], false).unwrap();
     let r: AlterConfigsResponse = c.call(ApiKey::AlterConfigs, 2, &request);
     let codes: Vec<i16> = r.responses.iter().map(|r| r.error_code).collect();
     assert_eq!(codes, vec![42, 3, 42, 40]);
@@ -459,7 +459,9 @@ fn incremental_alter_configs_refusals_are_per_resource() {
         );
     }
     for i in 1..=3 {
-        c.broker.create_topic(&format!("t{i}"), 1, &[]).unwrap();
+        c.broker
+            .create_topic(&format!("t{i}"), 1, &[], false)
+            .unwrap();
     }
     request.resources.push(
         AlterConfigsResource::default()
@@ -538,8 +540,8 @@ fn create_partitions_raises_the_count_at_every_version() {
 #[test]
 fn create_partitions_refusals_carry_codes_and_messages() {
     let mut c = with_topic(&[]);
-    c.broker.create_topic("u", 1, &[]).unwrap();
-    c.broker.create_topic("w", 1, &[]).unwrap();
+    c.broker.create_topic("u", 1, &[], false).unwrap();
+    c.broker.create_topic("w", 1, &[], false).unwrap();
     let r: CreatePartitionsResponse = c.call(
         ApiKey::CreatePartitions,
         3,

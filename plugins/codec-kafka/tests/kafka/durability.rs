@@ -15,7 +15,7 @@ use crate::produce_fetch::{name, produce};
 /// thread has run.
 fn held(partitions: u32) -> Client {
     let c = Client::new();
-    c.broker.create_topic("t", partitions, &[]).unwrap();
+    c.broker.create_topic("t", partitions, &[], false).unwrap();
     c.broker.hold_high_watermark();
     c
 }
@@ -108,7 +108,7 @@ fn produce_with_acks_1_waits_too_and_acks_0_never_does() {
 #[test]
 fn produce_to_a_topic_durable_at_once_answers_without_a_wait() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let out = send(&mut c, 1, &produce_to(&[0], batch(&["a"]), -1, 3000));
     assert!(out.waits.is_empty());
     assert_eq!(answered(&out, 1), vec![(0, 0, 0)]);

@@ -260,7 +260,7 @@ impl Broker for FakeBroker {
             return Err(err(ErrorCode::InvalidTopic, "invalid name"));
         }
         if auto_create && self.auto_create {
-            return self.create_topic(name, DEFAULT_PARTITIONS, &[]);
+            return self.create_topic(name, DEFAULT_PARTITIONS, &[], false);
         }
         Err(err(ErrorCode::UnknownTopic, "no such topic"))
     }
@@ -270,6 +270,7 @@ impl Broker for FakeBroker {
         name: &str,
         partitions: u32,
         configs: &[(String, String)],
+        validate_only: bool,
     ) -> Result<TopicInfo, BrokerError> {
         if !valid_name(name) {
             return Err(err(ErrorCode::InvalidTopic, "invalid name"));
@@ -281,6 +282,12 @@ impl Broker for FakeBroker {
         let mut topics = self.topics.borrow_mut();
         if topics.contains_key(name) {
             return Err(err(ErrorCode::TopicExists, "exists"));
+        }
+        if validate_only {
+            return Ok(TopicInfo {
+                name: name.to_owned(),
+                partitions,
+            });
         }
         let parts: Vec<Partition> = (0..partitions).map(|_| Partition::default()).collect();
         let info = Self::info(name, &parts);

@@ -120,7 +120,7 @@ fn truncated_or_garbled_requests_are_refused_with_a_reason() {
 #[test]
 fn idle_connection_releases_its_buffers() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let big = batch(&[&"y".repeat(300_000)]);
     let bytes = request(ApiKey::Produce, 9, 1, &produce("t", 0, big, -1));
     for piece in bytes.chunks(16 * 1024) {
@@ -215,7 +215,7 @@ fn random_and_mutated_input_never_panics() {
     let mut rng = Rng(0x5eed_cafe_f00d_0001);
     let seeds = seeds();
     let broker = FakeBroker::new();
-    broker.create_topic("t", 2, &[]).unwrap();
+    broker.create_topic("t", 2, &[], false).unwrap();
     for round in 0..20_000 {
         let mut conn = KafkaConnection::new(connection_info());
         let bytes = match round % 4 {

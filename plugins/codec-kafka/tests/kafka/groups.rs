@@ -36,8 +36,8 @@ struct Cluster {
 impl Cluster {
     fn new(connections: usize) -> Self {
         let broker = FakeBroker::new();
-        broker.create_topic("t", 2, &[]).unwrap();
-        broker.create_topic("u", 1, &[]).unwrap();
+        broker.create_topic("t", 2, &[], false).unwrap();
+        broker.create_topic("u", 1, &[], false).unwrap();
         Cluster {
             broker,
             conns: (0..connections)

@@ -106,12 +106,12 @@ fn init_producer_id_for_a_transactional_producer_is_refused() {
 #[test]
 fn idempotent_produce_in_sequence_duplicates_and_gaps() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let r: InitProducerIdResponse = c.call(ApiKey::InitProducerId, 4, &init(None, (-1, -1)));
     let id = r.producer_id.0;
     for v in [3, 7, 9] {
         c.broker.delete_topic("t").unwrap();
-        c.broker.create_topic("t", 1, &[]).unwrap();
+        c.broker.create_topic("t", 1, &[], false).unwrap();
         assert_eq!(
             send(&mut c, v, idempotent(&["a", "b"], id, 0, 0, false)),
             (0, 0)
@@ -145,7 +145,7 @@ fn idempotent_produce_in_sequence_duplicates_and_gaps() {
 fn produce_above_max_message_bytes_answers_message_too_large() {
     let mut c = Client::new();
     c.broker
-        .create_topic("t", 1, &[("max.message.bytes".into(), "100".into())])
+        .create_topic("t", 1, &[("max.message.bytes".into(), "100".into())], false)
         .unwrap();
     let big = "x".repeat(200);
     for v in [3, 8, 9] {
@@ -164,7 +164,12 @@ fn produce_above_max_message_bytes_answers_message_too_large() {
 fn keyless_records_on_a_compacted_topic_answer_invalid_record_with_their_indexes() {
     let mut c = Client::new();
     c.broker
-        .create_topic("t", 1, &[("cleanup.policy".into(), "compact".into())])
+        .create_topic(
+            "t",
+            1,
+            &[("cleanup.policy".into(), "compact".into())],
+            false,
+        )
         .unwrap();
     // Records 0 and 2 keyless: one keyed batch and one keyless batch of the same producer id
     // would need two batches; build a mixed batch by hand instead.
@@ -194,7 +199,7 @@ fn keyless_records_on_a_compacted_topic_answer_invalid_record_with_their_indexes
 #[test]
 fn acks_0_produce_refused_by_the_host_still_closes_the_connection() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let out = c
         .send(request(
             ApiKey::Produce,

@@ -78,7 +78,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
 #[test]
 fn produce_v0_to_v2_answers_unsupported_for_message_format_without_appending() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     for v in 0..=2 {
         let mut r = Read(c.call_raw(ApiKey::Produce, v, &produce_body(1)));
         assert_eq!(r.i32(), 1);
@@ -109,7 +109,7 @@ fn produce_v0_with_acks_0_closes_the_connection() {
 #[test]
 fn fetch_v0_to_v3_answers_unsupported_version_per_partition() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     for v in 0..=3 {
         let out = c
             .send(raw_request(ApiKey::Fetch, v, 5, &fetch_body(v)))
@@ -131,7 +131,7 @@ fn fetch_v0_to_v3_answers_unsupported_version_per_partition() {
 #[test]
 fn list_offsets_v0_answers_old_style_offset_lists() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     c.broker.append("t", 0, &batch(&["a", "b"])).unwrap();
     let mut r = Read(c.call_raw(ApiKey::ListOffsets, 0, &list_offsets_v0_body()));
     assert_eq!(r.i32(), 1);
@@ -168,7 +168,7 @@ fn create_topics_v0_and_v1_create_and_report_errors() {
 #[test]
 fn delete_topics_v0_deletes_and_reports_unknown_topics() {
     let mut c = Client::new();
-    c.broker.create_topic("gone", 1, &[]).unwrap();
+    c.broker.create_topic("gone", 1, &[], false).unwrap();
     let mut r = Read(c.call_raw(
         ApiKey::DeleteTopics,
         0,

@@ -89,8 +89,8 @@ fn metadata_for_an_invalid_name_answers_invalid_topic_exception() {
 #[test]
 fn metadata_null_topics_lists_every_topic_and_v0_uses_an_empty_list_for_it() {
     let mut c = Client::new();
-    c.broker.create_topic("a", 1, &[]).unwrap();
-    c.broker.create_topic("b", 2, &[]).unwrap();
+    c.broker.create_topic("a", 1, &[], false).unwrap();
+    c.broker.create_topic("b", 2, &[], false).unwrap();
     let all: MetadataResponse = c.call(
         ApiKey::Metadata,
         12,

@@ -10,7 +10,7 @@ use crate::client::{Client, batch, decode, frames, request};
 use crate::produce_fetch::{fetch, produce};
 
 fn topic(c: &Client, partitions: u32) {
-    c.broker.create_topic("t", partitions, &[]).unwrap();
+    c.broker.create_topic("t", partitions, &[], false).unwrap();
 }
 
 fn send_fetch(c: &mut Client, cid: i32, part: i32, offset: i64, min_bytes: i32) -> Output {

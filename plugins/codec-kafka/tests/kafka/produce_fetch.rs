@@ -60,7 +60,7 @@ fn with_base_offset(batch: &Bytes, base: i64) -> Vec<u8> {
 #[test]
 fn produce_then_fetch_returns_identical_batches_with_assigned_offsets() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let first = batch(&["a", "b"]);
     let second = batch(&["c"]);
     let r: ProduceResponse = c.call(ApiKey::Produce, 9, &produce("t", 0, first.clone(), -1));
@@ -113,7 +113,7 @@ fn produce_then_fetch_returns_identical_batches_with_assigned_offsets() {
 #[test]
 fn produce_every_served_version_appends() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     for (i, v) in (3..=9).enumerate() {
         let r: ProduceResponse = c.call(ApiKey::Produce, v, &produce("t", 0, batch(&["x"]), -1));
         let p = &r.responses[0].partition_responses[0];
@@ -132,7 +132,7 @@ fn produce_to_a_missing_topic_answers_unknown_topic_without_creating_it() {
     let p = &r.responses[0].partition_responses[0];
     assert_eq!((p.error_code, p.base_offset), (3, -1));
     assert!(!c.broker.has_topic("missing"));
-    c.broker.create_topic("one", 1, &[]).unwrap();
+    c.broker.create_topic("one", 1, &[], false).unwrap();
     let r: ProduceResponse = c.call(ApiKey::Produce, 9, &produce("one", 5, batch(&["x"]), -1));
     assert_eq!(r.responses[0].partition_responses[0].error_code, 3);
 }
@@ -140,7 +140,7 @@ fn produce_to_a_missing_topic_answers_unknown_topic_without_creating_it() {
 #[test]
 fn produce_of_bytes_that_are_not_a_batch_answers_corrupt_message() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let r: ProduceResponse = c.call(
         ApiKey::Produce,
         8,
@@ -154,7 +154,7 @@ fn produce_of_bytes_that_are_not_a_batch_answers_corrupt_message() {
 #[test]
 fn produce_with_invalid_acks_answers_invalid_required_acks() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let r: ProduceResponse = c.call(ApiKey::Produce, 9, &produce("t", 0, batch(&["x"]), 2));
     assert_eq!(r.responses[0].partition_responses[0].error_code, 21);
     assert_eq!(c.broker.offsets("t", 0).unwrap().log_end, 0);
@@ -163,7 +163,7 @@ fn produce_with_invalid_acks_answers_invalid_required_acks() {
 #[test]
 fn produce_with_acks_0_sends_no_response() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let out = c
         .send(request(
             ApiKey::Produce,
@@ -195,7 +195,7 @@ fn produce_with_acks_0_that_fails_closes_the_connection() {
 #[test]
 fn fetch_of_an_offset_outside_the_log_answers_offset_out_of_range() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 1, &[]).unwrap();
+    c.broker.create_topic("t", 1, &[], false).unwrap();
     let r: FetchResponse = c.call(ApiKey::Fetch, 12, &fetch(&[("t", 0, 100)], 1, 500));
     let p = &r.responses[0].partitions[0];
     assert_eq!((p.error_code, p.high_watermark), (1, -1));
@@ -212,7 +212,7 @@ fn fetch_of_a_missing_topic_answers_unknown_topic_at_once() {
 #[test]
 fn fetch_respects_max_bytes_but_always_includes_the_first_batch() {
     let mut c = Client::new();
-    c.broker.create_topic("t", 2, &[]).unwrap();
+    c.broker.create_topic("t", 2, &[], false).unwrap();
     let big = batch(&["0123456789"; 20]);
     for p in 0..2 {
         let _: ProduceResponse = c.call(ApiKey::Produce, 9, &produce("t", p, big.clone(), -1));
