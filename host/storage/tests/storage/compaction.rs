@@ -199,10 +199,9 @@ fn reading_a_compacted_away_offset_returns_the_next_batch_kept() {
     assert!(storage.read("t", 0, 60, 1).unwrap().batches.is_empty());
 }
 
-#[test]
-fn tombstones_are_kept_until_delete_retention_passes_then_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = compacted(dir.path(), &[("delete.retention.ms", "1000")]);
+/// A value of key `gone`, then its tombstone (whose offset is returned), then filler with
+/// other keys that rolls both into a sealed segment.
+fn value_then_tombstone(storage: &Storage) -> i64 {
     let v = value(0);
     storage
         .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), Some(&v))], 0))
@@ -211,12 +210,19 @@ fn tombstones_are_kept_until_delete_retention_passes_then_removed() {
         .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), None)], 0))
         .unwrap()
         .base_offset;
-    // Filler with other keys rolls the tombstone into a sealed segment.
     for i in 0..30 {
         let key = format!("f{i}").into_bytes();
         let b = keyed_batch(T0, &[(Some(&key), Some(&v))], 0);
         storage.append("t", 0, &b).unwrap();
     }
+    tombstone
+}
+
+#[test]
+fn tombstones_are_kept_until_delete_retention_passes_then_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = compacted(dir.path(), &[("delete.retention.ms", "1000")]);
+    let tombstone = value_then_tombstone(&storage);
     let find = |storage: &Storage| {
         read_all(storage)
             .into_iter()
@@ -239,19 +245,7 @@ fn tombstones_are_kept_until_delete_retention_passes_then_removed() {
 fn the_periodic_pass_comes_back_for_tombstones_once_delete_retention_passes() {
     let dir = tempfile::tempdir().unwrap();
     let storage = compacted(dir.path(), &[("delete.retention.ms", "1000")]);
-    let v = value(0);
-    storage
-        .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), Some(&v))], 0))
-        .unwrap();
-    storage
-        .append("t", 0, &keyed_batch(T0, &[(Some(b"gone"), None)], 0))
-        .unwrap();
-    for i in 0..30 {
-        let key = format!("f{i}").into_bytes();
-        storage
-            .append("t", 0, &keyed_batch(T0, &[(Some(&key), Some(&v))], 0))
-            .unwrap();
-    }
+    value_then_tombstone(&storage);
     let gone = |storage: &Storage| {
         read_all(storage)
             .iter()
