@@ -409,11 +409,7 @@ impl sdk::Broker for NativeBroker {
     fn group_join(&self, _: &sdk::JoinRequest) -> Result<sdk::JoinOutcome, sdk::GroupError> {
         Err(no_groups())
     }
-    fn group_join_poll(
-        &self,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<sdk::JoinResult>, sdk::GroupError> {
+    fn group_join_poll(&self, _: &str, _: &str) -> Result<sdk::JoinOutcome, sdk::GroupError> {
         Err(no_groups())
     }
     fn group_sync(&self, _: &sdk::SyncRequest) -> Result<sdk::SyncOutcome, sdk::GroupError> {
@@ -424,7 +420,7 @@ impl sdk::Broker for NativeBroker {
         _: &str,
         _: &str,
         _: i32,
-    ) -> Result<Option<Vec<u8>>, sdk::GroupError> {
+    ) -> Result<sdk::SyncOutcome, sdk::GroupError> {
         Err(no_groups())
     }
     fn group_heartbeat(

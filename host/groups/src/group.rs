@@ -212,12 +212,16 @@ impl Group {
 
     /// What a join by `member_id` resolved to so far.
     pub(crate) fn outcome_for(&self, member_id: &str) -> JoinOutcome {
+        let waiting = || JoinOutcome::Waiting {
+            member_id: member_id.to_owned(),
+            version: self.version(),
+        };
         match self.members.get(member_id) {
             Some(m) if m.joined.is_none() => match &m.join_result {
                 Some(result) => JoinOutcome::Joined(result.clone()),
-                None => JoinOutcome::Waiting(self.version()),
+                None => waiting(),
             },
-            _ => JoinOutcome::Waiting(self.version()),
+            _ => waiting(),
         }
     }
 

@@ -273,14 +273,23 @@ impl Coordinator {
         }
     }
 
-    /// After a `Waiting` join: the result once the rebalance completed, `None` before.
+    /// After a `Waiting` join: `Joined` once the rebalance completed, `Waiting` with the
+    /// group's current version before (never `MemberIdRequired`).
     pub fn join_poll(
         &self,
         group: &str,
         member_id: &str,
         now: Instant,
-    ) -> Result<Option<JoinResult>, GroupError> {
-        self.with_member_group(group, member_id, |g, _| g.join_poll(member_id, now))
+    ) -> Result<JoinOutcome, GroupError> {
+        self.with_member_group(group, member_id, |g, _| {
+            Ok(match g.join_poll(member_id, now)? {
+                Some(result) => JoinOutcome::Joined(result),
+                None => JoinOutcome::Waiting {
+                    member_id: member_id.to_owned(),
+                    version: g.version(),
+                },
+            })
+        })
     }
 
     /// Hands in (leader) or asks for (everyone) the assignments of a generation.
@@ -288,16 +297,20 @@ impl Coordinator {
         self.with_member_group(&req.group, &req.member_id, |g, _| g.sync(&req, now))
     }
 
-    /// After a `Waiting` sync: the assignment once the leader handed it in, `None` before.
+    /// After a `Waiting` sync: `Assigned` once the leader handed the assignments in,
+    /// `Waiting` with the group's current version before.
     pub fn sync_poll(
         &self,
         group: &str,
         member_id: &str,
         generation: i32,
         now: Instant,
-    ) -> Result<Option<Vec<u8>>, GroupError> {
+    ) -> Result<SyncOutcome, GroupError> {
         self.with_member_group(group, member_id, |g, _| {
-            g.sync_poll(member_id, generation, now)
+            Ok(match g.sync_poll(member_id, generation, now)? {
+                Some(assignment) => SyncOutcome::Assigned(assignment),
+                None => SyncOutcome::Waiting(g.version()),
+            })
         })
     }
 

@@ -164,8 +164,14 @@ pub struct JoinResult {
 /// What a join answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinOutcome {
-    /// Joined; the rebalance completes later. Wait past this version, then `join_poll`.
-    Waiting(u64),
+    /// Joined; the rebalance completes later. Wait past `version`, then `join_poll` as
+    /// `member_id` (the id the host gave a new member).
+    Waiting {
+        /// The member's id.
+        member_id: String,
+        /// The group's version when it answered.
+        version: u64,
+    },
     /// The rebalance completed (or none was needed).
     Joined(JoinResult),
     /// KIP-394: join again with this member id.

@@ -33,7 +33,7 @@ fn static_group(c: &Coordinator, t0: Instant) -> (String, String, i32) {
         .find(|m| m.instance_id.as_deref() == Some("i-b"))
         .map(|m| m.member_id.clone())
         .unwrap();
-    let b = c.join_poll("g", &b_id, t0).unwrap().unwrap();
+    let b = joined(c.join_poll("g", &b_id, t0).unwrap());
     sync(
         c,
         "g",

@@ -42,19 +42,27 @@ fn a_waiting_join_is_woken_when_the_rebalance_completes() {
     let (ids, _) = stable_group(&c, "g", &["a"], t0);
     let rx = c.watch("g").unwrap();
     let (b, out) = join_new(&c, request("g", "b"), t0);
-    let JoinOutcome::Waiting(version) = out else {
+    let JoinOutcome::Waiting { version, member_id } = out else {
         panic!("expected waiting, got {out:?}");
     };
+    assert_eq!(member_id, b, "waiting names the member to poll as");
     assert_eq!(
         *rx.borrow(),
         version,
         "waiting carries the version after its own change"
     );
-    assert_eq!(c.join_poll("g", &b, t0).unwrap(), None);
+    assert_eq!(
+        c.join_poll("g", &b, t0).unwrap(),
+        JoinOutcome::Waiting {
+            member_id: b.clone(),
+            version
+        },
+        "a poll that finds nothing new answers the version to wait past"
+    );
 
     let leader = joined(rejoin(&c, &request("g", "a"), &ids[0], t0));
     assert!(*rx.borrow() > version);
-    let result = c.join_poll("g", &b, t0).unwrap().unwrap();
+    let result = joined(c.join_poll("g", &b, t0).unwrap());
     assert_eq!(result.generation, leader.generation);
 
     // The same for a sync waiting for the leader.
@@ -72,7 +80,7 @@ fn a_waiting_join_is_woken_when_the_rebalance_completes() {
     assert!(*rx.borrow() > version);
     assert_eq!(
         c.sync_poll("g", &b, result.generation, t0).unwrap(),
-        Some(b"x".to_vec())
+        SyncOutcome::Assigned(b"x".to_vec())
     );
 }
 

@@ -20,7 +20,7 @@ pub use sluice::plugin::broker::{
 };
 pub use sluice::plugin::groups::{
     CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupErrorCode, GroupOverview,
-    GroupState, JoinOutcome, JoinRequest, JoinResult, MemberDescription, MemberIdentity,
+    GroupState, JoinOutcome, JoinRequest, JoinResult, JoinWait, MemberDescription, MemberIdentity,
     MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use sluice::plugin::log::Level as LogLevel;

@@ -11,9 +11,9 @@ use wasmtime::component::{Linker, WasmList};
 use crate::bindings::sluice::plugin::{broker, groups, log, types};
 use crate::bindings::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
-    ConfigEntry, GroupDescription, GroupError, GroupOverview, JoinOutcome, JoinRequest, JoinResult,
-    LogLevel, MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, SyncOutcome,
-    SyncRequest, TimestampOffset, TopicInfo, TopicPartition,
+    ConfigEntry, GroupDescription, GroupError, GroupOverview, JoinOutcome, JoinRequest, LogLevel,
+    MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, SyncOutcome, SyncRequest,
+    TimestampOffset, TopicInfo, TopicPartition,
 };
 use crate::sandbox::StoreState;
 
@@ -97,7 +97,7 @@ pub trait HostGroups: Send + Sync + 'static {
     /// `groups.join`.
     fn join(&self, request: JoinRequest) -> Result<JoinOutcome, GroupError>;
     /// `groups.join-poll`.
-    fn join_poll(&self, group: &str, member_id: &str) -> Result<Option<JoinResult>, GroupError>;
+    fn join_poll(&self, group: &str, member_id: &str) -> Result<JoinOutcome, GroupError>;
     /// `groups.sync`.
     fn sync(&self, request: SyncRequest) -> Result<SyncOutcome, GroupError>;
     /// `groups.sync-poll`.
@@ -106,7 +106,7 @@ pub trait HostGroups: Send + Sync + 'static {
         group: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError>;
+    ) -> Result<SyncOutcome, GroupError>;
     /// `groups.heartbeat`.
     fn heartbeat(
         &self,
@@ -243,11 +243,7 @@ impl groups::Host for StoreState {
     fn join(&mut self, request: JoinRequest) -> Result<JoinOutcome, GroupError> {
         self.host.join(request)
     }
-    fn join_poll(
-        &mut self,
-        group: String,
-        member_id: String,
-    ) -> Result<Option<JoinResult>, GroupError> {
+    fn join_poll(&mut self, group: String, member_id: String) -> Result<JoinOutcome, GroupError> {
         self.host.join_poll(&group, &member_id)
     }
     fn sync(&mut self, request: SyncRequest) -> Result<SyncOutcome, GroupError> {
@@ -258,7 +254,7 @@ impl groups::Host for StoreState {
         group: String,
         member_id: String,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError> {
+    ) -> Result<SyncOutcome, GroupError> {
         self.host.sync_poll(&group, &member_id, generation)
     }
     fn heartbeat(

@@ -23,7 +23,7 @@ pub use bindings::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
     ConfigEntry, ConfigOp, ConfigSource, ConnectionInfo, ErrorCode, GroupDescription, GroupError,
     GroupErrorCode, GroupOverview, GroupState, GroupWatch, JoinOutcome, JoinRequest, JoinResult,
-    LogLevel, LogPosition, MemberDescription, MemberIdentity, MemberMetadata, Output,
+    JoinWait, LogLevel, LogPosition, MemberDescription, MemberIdentity, MemberMetadata, Output,
     PartitionOffsets, PluginInfo, ProducerIdentity, Protocol, ReadResult, SyncOutcome, SyncRequest,
     TimestampOffset, TopicInfo, TopicPartition, Wait, WakeOn,
 };

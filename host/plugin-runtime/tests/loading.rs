@@ -4,9 +4,9 @@ use std::sync::Arc;
 use sluice_plugin_runtime::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
     ConfigEntry, GroupDescription, GroupError, GroupErrorCode, GroupOverview, GroupResults,
-    HostBroker, HostGroups, JoinOutcome, JoinRequest, JoinResult, Limits, LoadError,
-    MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, Runtime, SyncOutcome,
-    SyncRequest, TimestampOffset, TopicInfo, TopicPartition,
+    HostBroker, HostGroups, JoinOutcome, JoinRequest, Limits, LoadError, MemberIdentity,
+    PartitionOffsets, ProducerIdentity, ReadResult, Runtime, SyncOutcome, SyncRequest,
+    TimestampOffset, TopicInfo, TopicPartition,
 };
 
 /// A host that refuses everything: these tests never get as far as a broker call.
@@ -102,13 +102,13 @@ impl HostGroups for NoBroker {
     fn join(&self, _: JoinRequest) -> Result<JoinOutcome, GroupError> {
         Err(no_group())
     }
-    fn join_poll(&self, _: &str, _: &str) -> Result<Option<JoinResult>, GroupError> {
+    fn join_poll(&self, _: &str, _: &str) -> Result<JoinOutcome, GroupError> {
         Err(no_group())
     }
     fn sync(&self, _: SyncRequest) -> Result<SyncOutcome, GroupError> {
         Err(no_group())
     }
-    fn sync_poll(&self, _: &str, _: &str, _: i32) -> Result<Option<Vec<u8>>, GroupError> {
+    fn sync_poll(&self, _: &str, _: &str, _: i32) -> Result<SyncOutcome, GroupError> {
         Err(no_group())
     }
     fn heartbeat(&self, _: &str, _: MemberIdentity, _: i32) -> Result<(), GroupError> {

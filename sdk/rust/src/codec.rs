@@ -14,7 +14,7 @@ pub use crate::bindings::sluice::plugin::broker::{
 };
 pub use crate::bindings::sluice::plugin::groups::{
     CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupErrorCode, GroupOverview,
-    GroupState, JoinOutcome, JoinRequest, JoinResult, MemberDescription, MemberIdentity,
+    GroupState, JoinOutcome, JoinRequest, JoinResult, JoinWait, MemberDescription, MemberIdentity,
     MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use crate::bindings::sluice::plugin::log::Level;
@@ -95,11 +95,7 @@ pub trait Broker {
     /// See `groups.join`.
     fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError>;
     /// See `groups.join-poll`.
-    fn group_join_poll(
-        &self,
-        group: &str,
-        member_id: &str,
-    ) -> Result<Option<JoinResult>, GroupError>;
+    fn group_join_poll(&self, group: &str, member_id: &str) -> Result<JoinOutcome, GroupError>;
     /// See `groups.sync`.
     fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError>;
     /// See `groups.sync-poll`.
@@ -108,7 +104,7 @@ pub trait Broker {
         group: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError>;
+    ) -> Result<SyncOutcome, GroupError>;
     /// See `groups.heartbeat`.
     fn group_heartbeat(
         &self,
@@ -264,11 +260,7 @@ impl Broker for WasmBroker {
     fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError> {
         groups::join(request)
     }
-    fn group_join_poll(
-        &self,
-        group: &str,
-        member_id: &str,
-    ) -> Result<Option<JoinResult>, GroupError> {
+    fn group_join_poll(&self, group: &str, member_id: &str) -> Result<JoinOutcome, GroupError> {
         groups::join_poll(group, member_id)
     }
     fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError> {
@@ -279,7 +271,7 @@ impl Broker for WasmBroker {
         group: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError> {
+    ) -> Result<SyncOutcome, GroupError> {
         groups::sync_poll(group, member_id, generation)
     }
     fn group_heartbeat(

@@ -8,8 +8,8 @@ use std::time::Instant;
 use sluice_groups as g;
 use sluice_plugin_runtime::{
     CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupErrorCode, GroupOverview,
-    GroupResults, GroupState, HostGroups, JoinOutcome, JoinRequest, JoinResult, MemberDescription,
-    MemberIdentity, MemberMetadata, SyncOutcome, SyncRequest, TopicPartition,
+    GroupResults, GroupState, HostGroups, JoinOutcome, JoinRequest, JoinResult, JoinWait,
+    MemberDescription, MemberIdentity, MemberMetadata, SyncOutcome, SyncRequest, TopicPartition,
 };
 
 use super::BrokerService;
@@ -36,16 +36,12 @@ impl HostGroups for BrokerService {
             require_known_member_id: r.require_known_member_id,
         };
         let outcome = self.groups.join(request, Instant::now()).map_err(error)?;
-        Ok(match outcome {
-            g::JoinOutcome::Waiting(v) => JoinOutcome::Waiting(v),
-            g::JoinOutcome::Joined(r) => JoinOutcome::Joined(join_result(r)),
-            g::JoinOutcome::MemberIdRequired(id) => JoinOutcome::MemberIdRequired(id),
-        })
+        Ok(join_outcome(outcome))
     }
 
-    fn join_poll(&self, group: &str, member_id: &str) -> Result<Option<JoinResult>, GroupError> {
-        let result = self.groups.join_poll(group, member_id, Instant::now());
-        Ok(result.map_err(error)?.map(join_result))
+    fn join_poll(&self, group: &str, member_id: &str) -> Result<JoinOutcome, GroupError> {
+        let outcome = self.groups.join_poll(group, member_id, Instant::now());
+        Ok(join_outcome(outcome.map_err(error)?))
     }
 
     fn sync(&self, r: SyncRequest) -> Result<SyncOutcome, GroupError> {
@@ -56,12 +52,8 @@ impl HostGroups for BrokerService {
             generation: r.generation,
             assignments: r.assignments,
         };
-        Ok(
-            match self.groups.sync(request, Instant::now()).map_err(error)? {
-                g::SyncOutcome::Waiting(v) => SyncOutcome::Waiting(v),
-                g::SyncOutcome::Assigned(a) => SyncOutcome::Assigned(a),
-            },
-        )
+        let outcome = self.groups.sync(request, Instant::now());
+        Ok(sync_outcome(outcome.map_err(error)?))
     }
 
     fn sync_poll(
@@ -69,10 +61,11 @@ impl HostGroups for BrokerService {
         group: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError> {
-        self.groups
-            .sync_poll(group, member_id, generation, Instant::now())
-            .map_err(error)
+    ) -> Result<SyncOutcome, GroupError> {
+        let outcome = self
+            .groups
+            .sync_poll(group, member_id, generation, Instant::now());
+        Ok(sync_outcome(outcome.map_err(error)?))
     }
 
     fn heartbeat(
@@ -172,6 +165,23 @@ impl HostGroups for BrokerService {
     fn delete_offsets(&self, group: &str, partitions: Vec<TopicPartition>) -> GroupResults {
         let partitions = partitions.into_iter().map(to_partition).collect();
         results(self.groups.delete_offsets(group, partitions))
+    }
+}
+
+fn join_outcome(o: g::JoinOutcome) -> JoinOutcome {
+    match o {
+        g::JoinOutcome::Waiting { member_id, version } => {
+            JoinOutcome::Waiting(JoinWait { member_id, version })
+        }
+        g::JoinOutcome::Joined(r) => JoinOutcome::Joined(join_result(r)),
+        g::JoinOutcome::MemberIdRequired(id) => JoinOutcome::MemberIdRequired(id),
+    }
+}
+
+fn sync_outcome(o: g::SyncOutcome) -> SyncOutcome {
+    match o {
+        g::SyncOutcome::Waiting(v) => SyncOutcome::Waiting(v),
+        g::SyncOutcome::Assigned(a) => SyncOutcome::Assigned(a),
     }
 }
 

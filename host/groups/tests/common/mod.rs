@@ -92,7 +92,7 @@ pub fn joined(outcome: JoinOutcome) -> JoinResult {
 }
 
 pub fn waiting(outcome: &JoinOutcome) -> bool {
-    matches!(outcome, JoinOutcome::Waiting(_))
+    matches!(outcome, JoinOutcome::Waiting { .. })
 }
 
 pub fn identity(member_id: &str) -> MemberIdentity {

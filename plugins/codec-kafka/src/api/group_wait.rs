@@ -1,6 +1,6 @@
 //! What a parked JoinGroup and a parked SyncGroup share: both wait on their group's next
-//! change and, when a wake finds their answer not ready, park again one group version further
-//! (see `join_group` for why), until a bound on wakes, a timed-out wake or a forced run.
+//! change and, when a wake finds their answer not ready, park again on the version the poll
+//! answered, until a bound on wakes, a timed-out wake or a forced run.
 
 use sluice_sdk::codec::{GroupWatch, WakeOn};
 
@@ -8,7 +8,7 @@ use crate::job::{Park, Run};
 
 /// Where a parked group request stands.
 pub struct GroupWait {
-    /// The group version to wait past: the host's answer, then one more per wake.
+    /// The group version to wait past: the host's latest answer.
     pub version: u64,
     /// Wakes that found the answer not ready yet, against the caller's bound.
     pub wakes: u16,
@@ -26,11 +26,15 @@ impl GroupWait {
         Self { version, wakes: 0 }
     }
 
-    /// A poll found the answer not ready: the wait to park on again, or `None` to give up
-    /// (the caller answers REBALANCE_IN_PROGRESS, on which the client joins again).
+    /// A poll found the answer not ready as of `version`: the wait to park on again, or
+    /// `None` to give up (the caller answers REBALANCE_IN_PROGRESS, on which the client joins
+    /// again). A group that keeps changing without completing the rebalance uses up the
+    /// wakes, so a request cannot be held forever (each park waits a whole timeout afresh;
+    /// the codec has no clock).
     pub fn again(
         &mut self,
         group: &str,
+        version: u64,
         run: Run,
         timeout_ms: u32,
         wakes_max: u16,
@@ -39,10 +43,10 @@ impl GroupWait {
             Run::First => {}
             Run::Woken { timed_out: false } if self.wakes < wakes_max => {
                 self.wakes = self.wakes.saturating_add(1);
-                self.version = self.version.saturating_add(1);
             }
             Run::Woken { .. } | Run::Forced => return None,
         }
+        self.version = version;
         Some(self.park(group, timeout_ms))
     }
 

@@ -1,22 +1,17 @@
 //! JoinGroup: a member joins (or rejoins) a group through the host's `groups.join`.
 //!
 //! A join usually has to wait for the other members to join too, so the host answers
-//! `waiting(version)` and [`handle`] hands `pending` a [`JoinWait`]. Parked, it watches the
-//! group (`wake-on any`, timeout = the member's rebalance timeout); each wake polls
-//! `groups.join-poll`. A wake that finds the rebalance still open parks again one version
-//! further: `join-poll` does not say the group's current version, re-arming on the old one
-//! would wake at once forever, and joining again to learn it would change the group (every
-//! join moves the version, waking the other members' joins, which would join again...). So a
-//! join that fell behind by n changes catches up in n quick wakes, without side effects. A
-//! timed-out wake, a forced run (too much pipelined behind it) or [`JOIN_WAKES_MAX`] wakes
-//! poll once more and otherwise answer REBALANCE_IN_PROGRESS, on which Kafka clients join
-//! again.
+//! `waiting` (the member's id and the group's version) and [`handle`] hands `pending` a
+//! [`JoinWait`]. Parked, it watches the group (`wake-on any`, timeout = the member's rebalance
+//! timeout); each wake polls `groups.join-poll`, which answers the result or `waiting` with
+//! the version to wait past now. A timed-out wake, a forced run (too much pipelined behind it)
+//! or [`JOIN_WAKES_MAX`] wakes that found the rebalance still open answer
+//! REBALANCE_IN_PROGRESS, on which Kafka clients join again.
 //!
 //! KIP-394: from v4 a new dynamic member is answered MEMBER_ID_REQUIRED with its new id and
-//! joins again with it. v0–v3 clients do not know that error, so the codec takes the same
-//! step for them: it joins again at once with the id the host handed out. Either way the
-//! codec always knows the member id it polls with; a new static member (v5+), which KIP-394
-//! exempts, is found by its instance id in `groups.describe-group`.
+//! joins again with it. v0–v3 clients do not know that error, so their joins do not ask for it
+//! (`require-known-member-id` false): the host adds them at once, and `waiting` names the id
+//! it gave them.
 
 use std::mem::size_of;
 
@@ -121,7 +116,7 @@ pub fn handle<B: Broker>(
                 metadata: p.metadata.to_vec(),
             })
             .collect(),
-        require_known_member_id: true,
+        require_known_member_id: req.version >= MEMBER_ID_REQUIRED_VERSION,
     };
     let mut wait = JoinWait {
         correlation_id: req.correlation_id,
@@ -141,13 +136,16 @@ pub fn handle<B: Broker>(
 pub fn run<B: Broker>(wait: &mut JoinWait, broker: &B, run: Run) -> Result<Outcome, CodecError> {
     let polled = broker.group_join_poll(&wait.request.group, &wait.request.member_id);
     let answer = match polled {
-        Ok(Some(result)) => Answer::Joined(result),
+        Ok(JoinOutcome::Joined(result)) => Answer::Joined(result),
         Err(e) => Answer::Failed(errors::group_code(&e)),
-        Ok(None) => {
+        // Not an answer `join-poll` gives; the client starts over.
+        Ok(JoinOutcome::MemberIdRequired(_)) => Answer::Failed(UNKNOWN_MEMBER_ID),
+        Ok(JoinOutcome::Waiting(now)) => {
             let r = &wait.request;
+            let timeout_ms = r.rebalance_timeout_ms;
             match wait
                 .group
-                .again(&r.group, run, r.rebalance_timeout_ms, JOIN_WAKES_MAX)
+                .again(&r.group, now.version, run, timeout_ms, JOIN_WAKES_MAX)
             {
                 Some(park) => return Ok(Outcome::Park(park)),
                 None => Answer::Failed(REBALANCE_IN_PROGRESS),
@@ -160,46 +158,19 @@ pub fn run<B: Broker>(wait: &mut JoinWait, broker: &B, run: Run) -> Result<Outco
 /// Sends the join to the host. `None` when it has to wait (then `wait` holds the member id
 /// and the group version to watch).
 fn join<B: Broker>(wait: &mut JoinWait, broker: &B) -> Result<Option<Answer>, GroupError> {
-    let first = broker.group_join(&wait.request)?;
-    let outcome = match first {
-        JoinOutcome::MemberIdRequired(id) if wait.version < MEMBER_ID_REQUIRED_VERSION => {
-            // An old client would not understand: take the KIP-394 step for it.
-            wait.request.member_id = id;
-            broker.group_join(&wait.request)?
-        }
-        other => other,
-    };
-    match outcome {
+    match broker.group_join(&wait.request)? {
         JoinOutcome::Joined(result) => Ok(Some(Answer::Joined(result))),
         JoinOutcome::MemberIdRequired(id) if wait.version >= MEMBER_ID_REQUIRED_VERSION => {
             Ok(Some(Answer::MemberIdRequired(id)))
         }
+        // Not asked for (see the module comment); the client starts over.
         JoinOutcome::MemberIdRequired(_) => Ok(Some(Answer::Failed(UNKNOWN_MEMBER_ID))),
-        JoinOutcome::Waiting(version) => {
-            wait.group = GroupWait::at(version);
-            if wait.request.member_id.is_empty() {
-                match static_member_id(wait, broker)? {
-                    Some(id) => wait.request.member_id = id,
-                    // Not one of ours to poll: let the client join again.
-                    None => return Ok(Some(Answer::Failed(REBALANCE_IN_PROGRESS))),
-                }
-            }
+        JoinOutcome::Waiting(waiting) => {
+            wait.request.member_id = waiting.member_id;
+            wait.group = GroupWait::at(waiting.version);
             Ok(None)
         }
     }
-}
-
-/// The member id the host gave a new static member, found by its instance id.
-fn static_member_id<B: Broker>(wait: &JoinWait, broker: &B) -> Result<Option<String>, GroupError> {
-    let Some(instance) = wait.request.instance_id.as_deref() else {
-        return Ok(None);
-    };
-    let group = broker.group_describe(&wait.request.group)?;
-    Ok(group
-        .members
-        .into_iter()
-        .find(|m| m.instance_id.as_deref() == Some(instance))
-        .map(|m| m.member_id))
 }
 
 /// A timeout the peer sent as a signed number; a negative one becomes 0, which the host

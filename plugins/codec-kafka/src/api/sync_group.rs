@@ -3,10 +3,9 @@
 //!
 //! A follower that syncs before the leader gets `waiting(version)`; [`handle`] then hands
 //! `pending` a [`SyncWait`], parked on the group (`wake-on any`, timeout [`SYNC_WAIT_MS`]).
-//! Each wake polls `groups.sync-poll`; one that finds no assignment yet parks again one group
-//! version further, as a join does (see `join_group`). A timed-out wake, a forced run or
-//! [`SYNC_WAKES_MAX`] wakes poll once more and otherwise answer REBALANCE_IN_PROGRESS, on
-//! which the member joins again.
+//! Each wake polls `groups.sync-poll`; one that finds no assignment yet parks again on the
+//! version the poll answered. A timed-out wake, a forced run or [`SYNC_WAKES_MAX`] wakes that
+//! found no assignment answer REBALANCE_IN_PROGRESS, on which the member joins again.
 //!
 //! v5 responses echo the request's protocol type and name: the client only checks that they
 //! match what it joined with, and looking up the group's on every sync would copy every
@@ -99,15 +98,17 @@ pub fn run<B: Broker>(wait: &mut SyncWait, broker: &B, run: Run) -> Result<Outco
     let r = &wait.request;
     let polled = broker.group_sync_poll(&r.group, &r.member_id, r.generation);
     let (code, assignment) = match polled {
-        Ok(Some(assignment)) => (NONE, assignment),
+        Ok(SyncOutcome::Assigned(assignment)) => (NONE, assignment),
         Err(e) => (errors::group_code(&e), Vec::new()),
-        Ok(None) => match wait
-            .group
-            .again(&r.group, run, SYNC_WAIT_MS, SYNC_WAKES_MAX)
-        {
-            Some(park) => return Ok(Outcome::Park(park)),
-            None => (REBALANCE_IN_PROGRESS, Vec::new()),
-        },
+        Ok(SyncOutcome::Waiting(version)) => {
+            match wait
+                .group
+                .again(&r.group, version, run, SYNC_WAIT_MS, SYNC_WAKES_MAX)
+            {
+                Some(park) => return Ok(Outcome::Park(park)),
+                None => (REBALANCE_IN_PROGRESS, Vec::new()),
+            }
+        }
     };
     respond(wait, code, assignment).map(Outcome::Answer)
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use sluice_sdk::codec::{
     CommitAuthor, CommittedOffset, GroupDescription, GroupError, GroupOverview, GroupResults,
-    JoinOutcome, JoinRequest, JoinResult, MemberIdentity, SyncOutcome, SyncRequest, TopicPartition,
+    JoinOutcome, JoinRequest, MemberIdentity, SyncOutcome, SyncRequest, TopicPartition,
 };
 
 use sluice_sdk::codec::{
@@ -460,18 +460,13 @@ impl Broker for FakeBroker {
     fn group_join(&self, request: &JoinRequest) -> Result<JoinOutcome, GroupError> {
         self.groups().join(request)
     }
-    fn group_join_poll(&self, group: &str, member: &str) -> Result<Option<JoinResult>, GroupError> {
+    fn group_join_poll(&self, group: &str, member: &str) -> Result<JoinOutcome, GroupError> {
         self.groups().join_poll(group, member)
     }
     fn group_sync(&self, request: &SyncRequest) -> Result<SyncOutcome, GroupError> {
         self.groups().sync(request)
     }
-    fn group_sync_poll(
-        &self,
-        g: &str,
-        m: &str,
-        gen_id: i32,
-    ) -> Result<Option<Vec<u8>>, GroupError> {
+    fn group_sync_poll(&self, g: &str, m: &str, gen_id: i32) -> Result<SyncOutcome, GroupError> {
         self.groups().sync_poll(g, m, gen_id)
     }
     fn group_heartbeat(&self, g: &str, m: &MemberIdentity, gen_id: i32) -> Result<(), GroupError> {

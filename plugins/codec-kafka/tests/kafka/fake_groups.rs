@@ -78,11 +78,7 @@ impl FakeGroups {
         };
         self.coordinator
             .join(request, self.now())
-            .map(|o| match o {
-                host::JoinOutcome::Waiting(v) => sdk::JoinOutcome::Waiting(v),
-                host::JoinOutcome::Joined(r) => sdk::JoinOutcome::Joined(join_result(r)),
-                host::JoinOutcome::MemberIdRequired(id) => sdk::JoinOutcome::MemberIdRequired(id),
-            })
+            .map(join_outcome)
             .map_err(error)
     }
 
@@ -90,10 +86,10 @@ impl FakeGroups {
         &self,
         group: &str,
         member_id: &str,
-    ) -> Result<Option<sdk::JoinResult>, sdk::GroupError> {
+    ) -> Result<sdk::JoinOutcome, sdk::GroupError> {
         self.coordinator
             .join_poll(group, member_id, self.now())
-            .map(|r| r.map(join_result))
+            .map(join_outcome)
             .map_err(error)
     }
 
@@ -107,10 +103,7 @@ impl FakeGroups {
         };
         self.coordinator
             .sync(request, self.now())
-            .map(|o| match o {
-                host::SyncOutcome::Waiting(v) => sdk::SyncOutcome::Waiting(v),
-                host::SyncOutcome::Assigned(a) => sdk::SyncOutcome::Assigned(a),
-            })
+            .map(sync_outcome)
             .map_err(error)
     }
 
@@ -119,9 +112,10 @@ impl FakeGroups {
         group: &str,
         member_id: &str,
         generation: i32,
-    ) -> Result<Option<Vec<u8>>, sdk::GroupError> {
+    ) -> Result<sdk::SyncOutcome, sdk::GroupError> {
         self.coordinator
             .sync_poll(group, member_id, generation, self.now())
+            .map(sync_outcome)
             .map_err(error)
     }
 
@@ -254,6 +248,23 @@ fn identity(m: &sdk::MemberIdentity) -> host::MemberIdentity {
     host::MemberIdentity {
         member_id: m.member_id.clone(),
         instance_id: m.instance_id.clone(),
+    }
+}
+
+fn join_outcome(o: host::JoinOutcome) -> sdk::JoinOutcome {
+    match o {
+        host::JoinOutcome::Waiting { member_id, version } => {
+            sdk::JoinOutcome::Waiting(sdk::JoinWait { member_id, version })
+        }
+        host::JoinOutcome::Joined(r) => sdk::JoinOutcome::Joined(join_result(r)),
+        host::JoinOutcome::MemberIdRequired(id) => sdk::JoinOutcome::MemberIdRequired(id),
+    }
+}
+
+fn sync_outcome(o: host::SyncOutcome) -> sdk::SyncOutcome {
+    match o {
+        host::SyncOutcome::Waiting(v) => sdk::SyncOutcome::Waiting(v),
+        host::SyncOutcome::Assigned(a) => sdk::SyncOutcome::Assigned(a),
     }
 }
 
