@@ -39,49 +39,45 @@ def members(cls, bootstrap: str):
     return lambda name, topic, group: cls(name, topic, group, bootstrap)
 
 
+def run_healthy(broker, client: str, produce, member_cls, exactly_once: bool):
+    """Runs the group scenario with `client`'s producer and members, then checks the broker
+    logged nothing unhealthy meanwhile."""
+    mark = broker.log_mark()
+    run = run_group_scenario(broker, client, produce=produce,
+                             make_member=members(member_cls, broker.bootstrap),
+                             exactly_once=exactly_once)
+    broker.assert_healthy(since=mark)
+    return run
+
+
 @pytest.mark.timeout(180)
 def test_kcat_balanced_consumers_split_partitions_and_resume_after_restart_at_least_once(
         broker, tmp_path):
-    mark = broker.log_mark()
-    run = run_group_scenario(broker, "kcat", produce=kcat_produce(broker.bootstrap, tmp_path),
-                             make_member=members(KcatMember, broker.bootstrap),
-                             exactly_once=False)
+    run = run_healthy(broker, "kcat", kcat_produce(broker.bootstrap, tmp_path), KcatMember,
+                      exactly_once=False)
     print(f"kcat: {run.duplicates} duplicate deliveries (allowed), spreads {run.spreads}")
-    broker.assert_healthy(since=mark)
 
 
 @pytest.mark.timeout(180)
 def test_confluent_group_members_split_partitions_and_resume_from_commits_exactly_once(broker):
-    mark = broker.log_mark()
-    run_group_scenario(broker, "confluent", produce=confluent_produce(broker.bootstrap),
-                       make_member=members(ConfluentMember, broker.bootstrap),
-                       exactly_once=True)
-    broker.assert_healthy(since=mark)
+    run_healthy(broker, "confluent", confluent_produce(broker.bootstrap), ConfluentMember,
+                exactly_once=True)
 
 
 @pytest.mark.timeout(180)
 def test_kafka_python_group_members_split_partitions_and_resume_from_commits_exactly_once(
         broker):
-    mark = broker.log_mark()
-    run_group_scenario(broker, "kafka-python", produce=kafka_python_produce(broker.bootstrap),
-                       make_member=members(KafkaPythonMember, broker.bootstrap),
-                       exactly_once=True)
-    broker.assert_healthy(since=mark)
+    run_healthy(broker, "kafka-python", kafka_python_produce(broker.bootstrap), KafkaPythonMember,
+                exactly_once=True)
 
 
 @pytest.mark.timeout(180)
 def test_aiokafka_group_members_split_partitions_and_resume_from_commits_exactly_once(broker):
-    mark = broker.log_mark()
-    run_group_scenario(broker, "aiokafka", produce=aiokafka_produce(broker.bootstrap),
-                       make_member=members(AiokafkaMember, broker.bootstrap),
-                       exactly_once=True)
-    broker.assert_healthy(since=mark)
+    run_healthy(broker, "aiokafka", aiokafka_produce(broker.bootstrap), AiokafkaMember,
+                exactly_once=True)
 
 
 @pytest.mark.timeout(180)
 def test_kafkajs_group_members_split_partitions_and_resume_from_commits_exactly_once(broker):
-    mark = broker.log_mark()
-    run_group_scenario(broker, "kafkajs", produce=kafkajs_produce(broker.bootstrap),
-                       make_member=members(KafkajsMember, broker.bootstrap),
-                       exactly_once=True)
-    broker.assert_healthy(since=mark)
+    run_healthy(broker, "kafkajs", kafkajs_produce(broker.bootstrap), KafkajsMember,
+                exactly_once=True)

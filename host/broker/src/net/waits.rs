@@ -193,6 +193,13 @@ mod tests {
         Coordinator::open(&dir.path().join("groups"), Default::default()).unwrap()
     }
 
+    /// What waits watch, in a fresh data directory (kept alive by the first element).
+    fn sources() -> (tempfile::TempDir, Storage, Coordinator) {
+        let dir = tempfile::tempdir().unwrap();
+        let (storage, groups) = (storage(&dir), groups(&dir));
+        (dir, storage, groups)
+    }
+
     fn wait(token: u64, timeout_ms: u32, wake_on: WakeOn, watch: &[(&str, u32, i64)]) -> Wait {
         Wait {
             token,
@@ -251,9 +258,7 @@ mod tests {
 
     #[tokio::test]
     async fn wake_on_all_waits_for_every_partition_then_reports_no_timeout() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
@@ -277,9 +282,7 @@ mod tests {
 
     #[tokio::test]
     async fn wake_on_any_wakes_at_the_first_partition_that_moves() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
@@ -296,9 +299,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wait_whose_positions_do_not_pass_reports_its_timeout() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         storage.create_topic("t", 1).unwrap();
         let mut waits = Waits::default();
         waits
@@ -311,9 +312,7 @@ mod tests {
     #[tokio::test]
     async fn a_group_watch_wakes_when_the_group_changes_and_a_missing_group_has_passed() {
         use sluice_plugin_runtime::GroupWatch;
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         let watch_group = |token, group: &str, version| Wait {
             groups: vec![GroupWatch {
                 group: group.to_owned(),
@@ -357,9 +356,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_and_deleted_partitions_count_as_passed() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         storage.create_topic("t", 1).unwrap();
         storage.create_topic("doomed", 1).unwrap();
         let mut waits = Waits::default();
@@ -391,9 +388,7 @@ mod tests {
 
     #[test]
     fn a_connection_may_arm_at_most_waits_max() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         let mut waits = Waits::default();
         for token in 0..WAITS_MAX as u64 {
             waits
@@ -408,9 +403,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_waits_of_a_connection_watch_at_most_watches_max_positions() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = storage(&dir);
-        let groups = groups(&dir);
+        let (_dir, storage, groups) = sources();
         let half: Vec<(&str, u32, i64)> = vec![("missing", 0, 0); WATCHES_MAX / 2];
         let mut waits = Waits::default();
         waits
