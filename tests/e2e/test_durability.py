@@ -109,6 +109,36 @@ def test_produce_not_durable_within_its_timeout_answers_request_timed_out_in_ord
     broker.assert_healthy()
 
 
+# More produces than a connection queues behind a parked one (QUEUED_REQUESTS_MAX, 256), as
+# librdkafka pipelines them.
+PIPELINED_PRODUCES = 600
+
+
+@pytest.mark.timeout(120)
+def test_a_producer_pipelining_past_the_queue_is_held_back_and_every_batch_stored_once(
+        make_broker, monkeypatch):
+    """The connection pauses its input instead of answering early: an early REQUEST_TIMED_OUT
+    for records already appended makes a client retry them, storing them twice."""
+    broker = slow_fsync_broker(make_broker, monkeypatch, 200)
+    create_topic(broker.bootstrap, "piped", 1)
+    sock = kafka_wire.connect(broker.port())
+    try:
+        now = int(time.time() * 1000)
+        sock.sendall(b"".join(
+            kafka_wire.produce_v3(c, "piped", 0, kafka_wire.record_batch([b"%d" % c], now),
+                                  acks=-1, timeout_ms=30000)
+            for c in range(PIPELINED_PRODUCES)))
+        answers = [kafka_wire.parse_produce_v3(kafka_wire.read_frame(sock, 30))
+                   for _ in range(PIPELINED_PRODUCES)]
+    finally:
+        sock.close()
+    assert answers == [(c, 0, c) for c in range(PIPELINED_PRODUCES)], (
+        "every produce answered in order, at its own offset, none timed out")
+    got = consume_all(broker.bootstrap, "piped", 1)
+    assert [s.record.value for s in got] == [b"%d" % c for c in range(PIPELINED_PRODUCES)]
+    broker.assert_healthy()
+
+
 @pytest.mark.timeout(120)
 def test_concurrent_acks_all_producers_are_all_acknowledged_and_readable(broker):
     topics = [f"concurrent-{i}" for i in range(4)]

@@ -35,8 +35,6 @@ pub enum Run {
         /// Whether the timeout fired, as the host says.
         timed_out: bool,
     },
-    /// Too much is queued behind it: answer now with what there is, whatever is missing.
-    Forced,
 }
 
 /// What running a job came to.
@@ -61,7 +59,6 @@ pub struct Park {
 
 impl Job {
     /// Runs the job: reads or checks the log and answers, or says how to wait.
-    /// [`Run::Forced`] always answers.
     pub fn run<B: Broker>(&mut self, broker: &B, run: Run) -> Result<Outcome, CodecError> {
         match self {
             Job::Fetch(plan) => fetch::run(plan, broker, run),

@@ -9,7 +9,8 @@
 //!    the [`Broker`], maps failures through `errors`, and encodes the response;
 //! 4. `pending` writes responses in request order, parking a `job` that has to wait (a fetch
 //!    for data, a produce for durability) behind a host wait and running it again in
-//!    [`KafkaConnection::on_wake`].
+//!    [`KafkaConnection::on_wake`]. While its queue is full, frames already cut are held
+//!    undispatched and the host is asked to pause the socket (`pause-input`).
 //!
 //! The logic is generic over [`Broker`], so the same crate runs natively (the host's
 //! benchmarks, the tests) and as a Wasm component (the export at the bottom).
@@ -34,8 +35,11 @@ mod shape;
 mod versions;
 mod wire;
 
+use std::collections::VecDeque;
+
+use bytes::Bytes;
 use sluice_sdk::codec::{
-    Broker, Codec, CodecError, Connection, ConnectionInfo, Output, PluginInfo,
+    Broker, Codec, CodecError, Connection, ConnectionInfo, Level, Output, PluginInfo,
 };
 
 use crate::dispatch::Reply;
@@ -80,6 +84,9 @@ pub(crate) struct Advertised {
 pub struct KafkaConnection {
     /// Bytes of an incomplete request.
     frames: FrameReader,
+    /// Whole requests not dispatched yet because `pending` is full. Input is paused while
+    /// any are held, so they come from one `on-data` call: at most `read-chunk-bytes`.
+    held: VecDeque<Bytes>,
     /// What Metadata announces.
     listener: Advertised,
     /// Responses not written yet, behind a parked request.
@@ -102,6 +109,7 @@ impl Connection for KafkaConnection {
     fn new(info: ConnectionInfo) -> Self {
         KafkaConnection {
             frames: FrameReader::new(info.frame_bytes_max),
+            held: VecDeque::new(),
             listener: Advertised {
                 host: info.advertised_host,
                 port: info.advertised_port,
@@ -113,18 +121,8 @@ impl Connection for KafkaConnection {
 
     fn on_data<B: Broker>(&mut self, broker: &B, data: Vec<u8>) -> Result<Output, CodecError> {
         let mut out = empty_output();
-        for frame in self.frames.push(data)? {
-            match dispatch::request(frame, &self.listener, broker)? {
-                Reply::Frame(bytes) => self.pending.answer(bytes, broker, &mut out)?,
-                Reply::Job(job) => self.pending.job(job, broker, &mut out)?,
-                Reply::Silent => {}
-                Reply::Close(reason) => {
-                    broker.log(sluice_sdk::codec::Level::Debug, &format!("kafka: {reason}"));
-                    out.close = Some(reason);
-                    break;
-                }
-            }
-        }
+        self.held.extend(self.frames.push(data)?);
+        self.dispatch_held(broker, &mut out)?;
         Ok(out)
     }
 
@@ -136,7 +134,34 @@ impl Connection for KafkaConnection {
     ) -> Result<Output, CodecError> {
         let mut out = empty_output();
         self.pending.wake(token, timed_out, broker, &mut out)?;
+        self.dispatch_held(broker, &mut out)?;
         Ok(out)
+    }
+}
+
+impl KafkaConnection {
+    /// Dispatches held requests in order until none is left or `pending` is full, and says
+    /// whether input stays paused. `pending` is only full behind a parked job, whose wait
+    /// resumes it.
+    fn dispatch_held<B: Broker>(&mut self, broker: &B, out: &mut Output) -> Result<(), CodecError> {
+        while !self.pending.is_full() {
+            let Some(frame) = self.held.pop_front() else {
+                break;
+            };
+            match dispatch::request(frame, &self.listener, broker)? {
+                Reply::Frame(bytes) => self.pending.answer(bytes, out),
+                Reply::Job(job) => self.pending.job(job, broker, out)?,
+                Reply::Silent => {}
+                Reply::Close(reason) => {
+                    broker.log(Level::Debug, &format!("kafka: {reason}"));
+                    out.close = Some(reason);
+                    self.held.clear();
+                    break;
+                }
+            }
+        }
+        out.pause_input = self.pending.is_full() || !self.held.is_empty();
+        Ok(())
     }
 }
 
@@ -151,6 +176,7 @@ fn empty_output() -> Output {
         write: Vec::new(),
         waits: Vec::new(),
         close: None,
+        pause_input: false,
     }
 }
 

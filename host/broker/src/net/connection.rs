@@ -87,13 +87,15 @@ async fn drive<S: ProtocolSession>(
     ctx: &mut ConnectionContext,
 ) -> String {
     let mut waits = Waits::default();
+    // Set by the codec's last output: read nothing until it clears it (see `pause-input`).
+    let mut paused = false;
     loop {
         let event = tokio::select! {
             biased;
             () = super::stopping(&mut ctx.shutdown) => return "broker shutting down".into(),
             () = session.discarded() => return "plugin instance discarded".into(),
             fired = waits.next(), if !waits.is_empty() => Event::Wake(fired),
-            ready = stream.readable() => match ready {
+            ready = stream.readable(), if !paused => match ready {
                 Ok(()) => Event::Readable,
                 Err(e) => return format!("socket error: {e}"),
             },
@@ -147,6 +149,10 @@ async fn drive<S: ProtocolSession>(
         }
         if let Some(reason) = output.close {
             return format!("closed by codec: {reason}");
+        }
+        paused = output.pause_input;
+        if paused && waits.is_empty() {
+            return "codec paused its input with no wait armed to resume it".into();
         }
     }
 }

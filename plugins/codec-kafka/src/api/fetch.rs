@@ -150,11 +150,11 @@ pub fn handle(req: &Request) -> Result<Reply, CodecError> {
 
 /// Reads every partition of `plan`. Parks (returns [`Outcome::Park`]) when the records are
 /// short of `min_bytes`, the client allows a wait, and no partition failed, unless the run
-/// must answer: its timeout fired, it was woken too often, or the queue behind it is full.
+/// must answer: its timeout fired or it was woken too often.
 pub fn run<B: Broker>(plan: &mut FetchPlan, broker: &B, run: Run) -> Result<Outcome, CodecError> {
     let must_answer = match run {
         Run::First => false,
-        Run::Woken { timed_out: true } | Run::Forced => true,
+        Run::Woken { timed_out: true } => true,
         Run::Woken { timed_out: false } => {
             plan.wakes = plan.wakes.saturating_add(1);
             plan.wakes > FETCH_WAKES_MAX

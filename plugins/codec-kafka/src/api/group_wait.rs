@@ -1,6 +1,6 @@
 //! What a parked JoinGroup and a parked SyncGroup share: both wait on their group's next
 //! change and, when a wake finds their answer not ready, park again on the version the poll
-//! answered, until a bound on wakes, a timed-out wake or a forced run.
+//! answered, until a bound on wakes or a timed-out wake.
 
 use sluice_sdk::codec::{GroupWatch, WakeOn};
 
@@ -44,7 +44,7 @@ impl GroupWait {
             Run::Woken { timed_out: false } if self.wakes < wakes_max => {
                 self.wakes = self.wakes.saturating_add(1);
             }
-            Run::Woken { .. } | Run::Forced => return None,
+            Run::Woken { .. } => return None,
         }
         self.version = version;
         Some(self.park(group, timeout_ms))

@@ -4,8 +4,7 @@
 //! `waiting` (the member's id and the group's version) and [`handle`] hands `pending` a
 //! [`JoinWait`]. Parked, it watches the group (`wake-on any`, timeout = the member's rebalance
 //! timeout); each wake polls `groups.join-poll`, which answers the result or `waiting` with
-//! the version to wait past now. A timed-out wake, a forced run (too much pipelined behind it)
-//! or [`JOIN_WAKES_MAX`] wakes that found the rebalance still open answer
+//! the version to wait past now. A timed-out wake or [`JOIN_WAKES_MAX`] wakes that found the rebalance still open answer
 //! REBALANCE_IN_PROGRESS, on which Kafka clients join again.
 //!
 //! KIP-394: from v4 a new dynamic member is answered MEMBER_ID_REQUIRED with its new id and

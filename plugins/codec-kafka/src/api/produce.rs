@@ -160,7 +160,6 @@ pub fn check<B: Broker>(
     let (expired, why) = match run {
         Run::First => (false, ""),
         Run::Woken { timed_out: true } => (true, "within the request's timeout"),
-        Run::Forced => (true, "before too many requests queued behind it"),
         Run::Woken { timed_out: false } => {
             wait.wakes = wait.wakes.saturating_add(1);
             (wait.wakes > PRODUCE_WAKES_MAX, "after repeated wakes")

@@ -4,7 +4,7 @@
 //! A follower that syncs before the leader gets `waiting(version)`; [`handle`] then hands
 //! `pending` a [`SyncWait`], parked on the group (`wake-on any`, timeout [`SYNC_WAIT_MS`]).
 //! Each wake polls `groups.sync-poll`; one that finds no assignment yet parks again on the
-//! version the poll answered. A timed-out wake, a forced run or [`SYNC_WAKES_MAX`] wakes that
+//! version the poll answered. A timed-out wake or [`SYNC_WAKES_MAX`] wakes that
 //! found no assignment answer REBALANCE_IN_PROGRESS, on which the member joins again.
 //!
 //! v5 responses echo the request's protocol type and name: the client only checks that they

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,
+    ApiKey, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse,
 };
 use sluice_sdk::codec::{Broker, Output, WakeOn};
 
@@ -234,41 +234,58 @@ fn a_produce_behind_a_parked_one_parks_in_turn_when_it_is_not_durable() {
 }
 
 #[test]
-fn too_many_requests_behind_a_parked_produce_answer_it_early_with_request_timed_out() {
+fn a_pipelining_producer_is_paused_not_answered_early_so_no_batch_is_stored_twice() {
     let mut c = held(1);
-    let parked = send(&mut c, 1, &produce_to(&[0], batch(&["a"]), -1, 3000));
-    let mut cid = 1;
-    let out = loop {
-        cid += 1;
-        assert!(cid < 10_000, "the queue never overflowed");
-        let out = c
-            .send(request(
-                ApiKey::ApiVersions,
-                3,
+    let first = send(&mut c, 1, &produce_to(&[0], batch(&["a"]), -1, 3000));
+    assert!(
+        !first.pause_input,
+        "one parked produce leaves room behind it"
+    );
+    // librdkafka pipelines: 300 more produces in one read, more than the queue holds.
+    let chunk: Vec<u8> = (2..=301)
+        .flat_map(|cid| {
+            request(
+                ApiKey::Produce,
+                9,
                 cid,
-                &ApiVersionsRequest::default(),
-            ))
-            .unwrap();
-        if !out.write.is_empty() {
-            break out;
-        }
-    };
-    let f = frames(&out.write);
-    assert_eq!(
-        f.len(),
-        cid as usize,
-        "everything, the produce first, came out at once"
+                &produce_to(&[0], batch(&["b"]), -1, 3000),
+            )
+        })
+        .collect();
+    let out = c.send(chunk).unwrap();
+    assert!(
+        out.write.is_empty(),
+        "nothing is answered before the first is durable"
     );
-    let (got, r): (i32, ProduceResponse) = decode(&f[0], ApiKey::Produce, 9);
-    let p = &r.responses[0].partition_responses[0];
-    assert_eq!(
-        (got, p.error_code),
-        (1, 7),
-        "not durable when it had to be answered"
-    );
-    assert!(!c.conn.is_waiting());
+    assert!(out.pause_input, "input pauses while the queue is full");
 
-    // Its wait still fires later, and finds nothing to do.
-    let out = c.wake(parked.waits[0].token, false);
-    assert!(out.write.is_empty() && out.waits.is_empty());
+    // Each fsync lets the queue move; input resumes once everything held is dispatched.
+    let mut token = first.waits[0].token;
+    let mut answers = Vec::new();
+    for _ in 0..301 {
+        c.broker.release("t", 0);
+        let out = c.wake(token, false);
+        for f in frames(&out.write) {
+            let (cid, r): (i32, ProduceResponse) = decode(&f, ApiKey::Produce, 9);
+            let p = &r.responses[0].partition_responses[0];
+            answers.push((cid, p.error_code, p.base_offset));
+        }
+        match out.waits.first() {
+            Some(w) => token = w.token,
+            None => {
+                assert!(!out.pause_input, "input resumes once the queue drained");
+                break;
+            }
+        }
+    }
+    let expected: Vec<_> = (1..=301).map(|cid| (cid, 0, i64::from(cid - 1))).collect();
+    assert_eq!(
+        answers, expected,
+        "every produce answered once, in order, none timed out"
+    );
+    assert_eq!(
+        c.broker.offsets("t", 0).unwrap().log_end,
+        301,
+        "each batch stored once"
+    );
 }

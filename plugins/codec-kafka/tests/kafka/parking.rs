@@ -194,43 +194,30 @@ fn wake_for_an_unknown_token_is_harmless() {
 }
 
 #[test]
-fn too_many_requests_behind_a_parked_fetch_answer_it_early() {
+fn a_full_queue_behind_a_parked_fetch_pauses_input_until_the_fetch_answers() {
     let mut c = Client::new();
     topic(&c, 1);
     let token = send_fetch(&mut c, 1, 0, 0, 1).waits[0].token;
-    let mut written = 0;
-    let mut cid = 1;
-    while written == 0 {
-        cid += 1;
-        assert!(cid < 1000, "the queue never overflowed");
-        let out = c
-            .send(request(
-                ApiKey::Metadata,
-                12,
-                cid,
-                &MetadataRequest::default(),
-            ))
-            .unwrap();
-        assert!(out.waits.is_empty());
-        written = frames(&out.write).len();
-    }
-    // Everything, the fetch first, came out at once, in order.
-    assert_eq!(written, cid as usize);
-    assert!(!c.conn.is_waiting());
-
-    // The old wait is still armed and will fire for nothing; a new fetch that parks arms its
-    // own, and the stale one's timeout is not taken for the new fetch's.
-    let out = send_fetch(&mut c, 5000, 0, 0, 1);
-    assert!(out.write.is_empty());
-    assert_eq!(out.waits.len(), 1);
-    let own = out.waits[0].token;
-    assert_ne!(own, token);
-    let out = c.wake(token, true);
+    // One read carrying more requests than the queue holds.
+    let chunk: Vec<u8> = (2..=400)
+        .flat_map(|cid| request(ApiKey::Metadata, 12, cid, &MetadataRequest::default()))
+        .collect();
+    let out = c.send(chunk).unwrap();
     assert!(out.write.is_empty() && out.waits.is_empty());
+    assert!(out.pause_input, "input pauses while the queue is full");
     assert!(c.conn.is_waiting());
-    let out = c.wake(own, true);
-    assert_eq!(fetched(&frames(&out.write)[0], 5000), 0);
-    assert!(out.waits.is_empty());
+
+    // The fetch answers at its timeout; everything behind it follows in order, and input
+    // resumes.
+    let out = c.wake(token, true);
+    let written = frames(&out.write);
+    assert_eq!(written.len(), 400);
+    assert_eq!(fetched(&written[0], 1), 0);
+    for (i, frame) in written.iter().enumerate().skip(1) {
+        let (cid, _): (i32, MetadataResponse) = decode(frame, ApiKey::Metadata, 12);
+        assert_eq!(cid, i32::try_from(i).unwrap() + 1);
+    }
+    assert!(!out.pause_input && !c.conn.is_waiting());
 }
 
 #[test]
