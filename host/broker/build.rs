@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// (package, file name in OUT_DIR)
-const BUILTIN_PLUGINS: &[(&str, &str)] = &[("sluice-codec-kafka", "codec-kafka.wasm")];
+const BUILTIN_PLUGINS: &[(&str, &str)] = &[
+    ("sluice-codec-kafka", "codec-kafka.wasm"),
+    ("sluice-codec-amqp", "codec-amqp.wasm"),
+];
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "plugin";

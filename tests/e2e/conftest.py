@@ -95,8 +95,11 @@ def toml_value(v) -> str:
 
 
 def render_config(data_dir: Path, topics: dict, plugins: dict,
-                  listeners: dict[str, dict], groups: dict | None = None) -> str:
+                  listeners: dict[str, dict], groups: dict | None = None,
+                  admin: str | None = None, extra: str = "") -> str:
     lines = [f"data-dir = {toml_value(data_dir)}", ""]
+    if admin:
+        lines += ["[admin]", f"address = {toml_value(admin)}", ""]
     for table, values in (("topics", topics), ("plugins", plugins), ("groups", groups)):
         if values:
             lines.append(f"[{table}]")
@@ -106,7 +109,7 @@ def render_config(data_dir: Path, topics: dict, plugins: dict,
         lines.append(f"[listeners.{name}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + extra
 
 
 class Broker:
@@ -118,13 +121,16 @@ class Broker:
     `--kafka` on its command line instead (a single `kafka` listener).
     `groups` (consumer-group coordinator settings, e.g. {"initial-rebalance-delay-ms": 0})
     becomes a `[groups]` table, written only when given: the broker's defaults otherwise.
+    `extra` is TOML appended to the file as is (addresses, address settings, users).
+    Every broker gets its own admin API port too.
     """
 
     live: list["Broker"] = []
 
     def __init__(self, root: Path, *, listeners: dict[str, dict] | None = None,
                  topics: dict | None = None, plugins: dict | None = None,
-                 groups: dict | None = None, flags_only: bool = False) -> None:
+                 groups: dict | None = None, flags_only: bool = False,
+                 extra: str = "") -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.data_dir = root / "data"
@@ -138,7 +144,10 @@ class Broker:
         self.plugins = {"memory-bytes-max": 256 << 20, "call-deadline-ms": 1000,
                         "connections-per-instance": 64, **(plugins or {})}
         self.groups = dict(groups or {})
-        self.ports = dict(zip(self.listeners, free_ports(len(self.listeners))))
+        self.extra = extra
+        ports = free_ports(len(self.listeners) + 1)
+        self.ports = dict(zip(self.listeners, ports))
+        self.admin_port = ports[-1]
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self.exit_codes: list[int] = []
@@ -156,6 +165,10 @@ class Broker:
         return self.address("kafka")
 
     @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None, "broker not started"
         return self.proc.pid
@@ -166,11 +179,13 @@ class Broker:
         binary = str(artifact("SLUICE_BIN"))
         if self.flags_only:
             return [binary, "serve", "--data-dir", str(self.data_dir),
-                    "--kafka", self.address("kafka")]
+                    "--kafka", self.address("kafka"),
+                    "--admin", f"127.0.0.1:{self.admin_port}"]
         self.config_path.write_text(render_config(
             self.data_dir, self.topics, self.plugins,
             {name: {"address": self.address(name), **values}
-             for name, values in self.listeners.items()}, self.groups))
+             for name, values in self.listeners.items()}, self.groups,
+            f"127.0.0.1:{self.admin_port}", self.extra))
         return [binary, "serve", "--config", str(self.config_path)]
 
     def start(self) -> "Broker":
@@ -195,7 +210,7 @@ class Broker:
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_S_MAX
-        pending = dict(self.ports)
+        pending = {**self.ports, "admin": self.admin_port}
         while pending:
             code = self.proc.poll()
             if code is not None:

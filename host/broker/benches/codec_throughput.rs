@@ -65,7 +65,11 @@ async fn run() -> anyhow::Result<()> {
         default_partitions: 1,
         ..ServicePolicy::default()
     };
-    let service = Arc::new(BrokerService::new(storage.clone(), groups, policy));
+    let queues = Arc::new(sluice_queues::Queues::open(
+        storage.clone(),
+        Default::default(),
+    )?);
+    let service = Arc::new(BrokerService::new(storage.clone(), groups, queues, policy));
     let runtime = Runtime::new(None)?;
     let (_, wasm_bytes) = BUILTIN_CODECS
         .iter()
@@ -253,6 +257,11 @@ fn sdk_error(e: sluice_plugin_runtime::BrokerError) -> sdk::BrokerError {
         H::InvalidProducerEpoch => S::InvalidProducerEpoch,
         H::NotAuthorized => S::NotAuthorized,
         H::Storage => S::Storage,
+        H::UnknownAddress => S::UnknownAddress,
+        H::InvalidAddress => S::InvalidAddress,
+        H::InvalidRouting => S::InvalidRouting,
+        H::ResourceLimit => S::ResourceLimit,
+        H::UnknownConsumer => S::UnknownConsumer,
     };
     sdk::BrokerError {
         code,
@@ -460,6 +469,37 @@ impl sdk::Broker for NativeBroker {
     }
     fn delete_offsets(&self, _: &str, _: &[sdk::TopicPartition]) -> sdk::GroupResults {
         Err(no_groups())
+    }
+}
+
+/// The Kafka codec measured here never calls the queue model.
+impl sdk::Queues for NativeBroker {
+    fn send(
+        &self,
+        _: &str,
+        _: Option<sdk::RoutingType>,
+        _: &[sdk::Message],
+    ) -> Result<sdk::Sent, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn open_consumer(&self, _: &sdk::ConsumerOptions) -> Result<sdk::Consumer, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn receive(&self, _: u64, _: u32, _: u32, _: bool) -> Result<sdk::Received, sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn settle(&self, _: u64, _: &[u64], _: sdk::Outcome) -> Result<(), sdk::BrokerError> {
+        Err(not_offered())
+    }
+    fn close_consumer(&self, _: u64) {}
+    fn anonymous_allowed(&self) -> bool {
+        true
+    }
+    fn authenticate(&self, _: &str, _: &str) -> Option<sdk::Principal> {
+        None
+    }
+    fn now_ms(&self) -> i64 {
+        sluice_broker::retention::now_ms()
     }
 }
 

@@ -20,7 +20,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the broker. With no configuration: data in ./sluice-data, Kafka on 127.0.0.1:9092.
+    /// Run the broker. With no configuration: data in ./sluice-data, Kafka on 127.0.0.1:9092,
+    /// AMQP 1.0 on 127.0.0.1:5672, the admin API on 127.0.0.1:8161.
     /// SIGHUP reloads codecs loaded from files; SIGINT/SIGTERM stop gracefully.
     Serve(ServeArgs),
     /// Check every segment of the data directory, reading each batch, and cut each damaged
@@ -66,7 +67,14 @@ pub struct ServeArgs {
     /// Data directory (default ./sluice-data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the Kafka listener (default 127.0.0.1:9092).
+    /// Address of the Kafka listener (default 127.0.0.1:9092). With `--kafka` or `--amqp`
+    /// and no listeners in the file, only the listeners named by flags start.
     #[arg(long, value_name = "ADDR")]
     pub kafka: Option<String>,
+    /// Address of the AMQP 1.0 listener (default 127.0.0.1:5672).
+    #[arg(long, value_name = "ADDR")]
+    pub amqp: Option<String>,
+    /// Address of the admin HTTP API (default 127.0.0.1:8161).
+    #[arg(long, value_name = "ADDR")]
+    pub admin: Option<String>,
 }

@@ -13,6 +13,16 @@ use serde::Deserialize;
 pub const KAFKA_LISTENER: &str = "kafka";
 /// Kafka's well-known port, on loopback so a fresh broker is not reachable from the network.
 pub const KAFKA_ADDRESS_DEFAULT: &str = "127.0.0.1:9092";
+/// The AMQP listener `sluice serve` starts when the configuration names none, and the one
+/// `--amqp` configures.
+pub const AMQP_LISTENER: &str = "amqp";
+/// AMQP's well-known port (IANA 5672), on loopback.
+pub const AMQP_ADDRESS_DEFAULT: &str = "127.0.0.1:5672";
+/// The address every broker has for messages that failed too often or were rejected, as
+/// Artemis's default `broker.xml` declares it.
+pub const DEAD_LETTER_ADDRESS: &str = "DLQ";
+/// The address every broker has for expired messages, as Artemis's default `broker.xml`.
+pub const EXPIRY_ADDRESS: &str = "ExpiryQueue";
 /// Built-in codecs are named `builtin:NAME`; anything else is a path to a `.wasm` file.
 pub const BUILTIN_PREFIX: &str = "builtin:";
 
@@ -35,10 +45,101 @@ pub struct Config {
     /// Limits every plugin instance runs under.
     #[serde(default)]
     pub plugins: PluginsConfig,
-    /// Listeners by name. When the file has none, one Kafka listener on
-    /// [`KAFKA_ADDRESS_DEFAULT`] is started.
+    /// Listeners by name. When the file has none, a Kafka listener on
+    /// [`KAFKA_ADDRESS_DEFAULT`] and an AMQP one on [`AMQP_ADDRESS_DEFAULT`] are started.
     #[serde(default)]
     pub listeners: BTreeMap<String, ListenerConfig>,
+    /// Addresses and queues declared at start, besides the built-in [`DEAD_LETTER_ADDRESS`]
+    /// and [`EXPIRY_ADDRESS`]. Others are created on first use (see `address-settings`).
+    #[serde(default)]
+    pub addresses: Vec<sluice_queues::AddressConfig>,
+    /// Address settings by wildcard (`#` any words, `*` one word, `.` between words), merged
+    /// field by field, the most specific match winning. A built-in rule for `#` comes first:
+    /// dead letters to [`DEAD_LETTER_ADDRESS`], expired messages to [`EXPIRY_ADDRESS`].
+    #[serde(default)]
+    pub address_settings: Vec<sluice_queues::AddressSettingsRule>,
+    /// Queue bookkeeping and limits.
+    #[serde(default)]
+    pub queues: QueuesSettings,
+    /// Users and anonymous access.
+    #[serde(default)]
+    pub security: crate::security::SecurityConfig,
+    /// The admin HTTP API.
+    #[serde(default)]
+    pub admin: crate::admin::AdminConfig,
+}
+
+/// The `[queues]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct QueuesSettings {
+    /// How often queues' acknowledgements are fsynced. A power loss can undo this much of
+    /// them (the messages are redelivered); a process crash loses none.
+    pub sync_interval_ms: u64,
+    /// Consumers one connection may open.
+    pub consumers_per_connection_max: usize,
+    /// Messages with an expiry each queue tracks to expire them while nobody consumes; past
+    /// this, an expired message is found when it is next delivered.
+    pub expiry_tracked_max: usize,
+    /// Queues the broker holds.
+    pub queues_max: usize,
+}
+
+impl Default for QueuesSettings {
+    fn default() -> Self {
+        let config = sluice_queues::QueuesConfig::default();
+        QueuesSettings {
+            sync_interval_ms: config.sync_interval_ms,
+            consumers_per_connection_max: config.limits.consumers_per_connection_max,
+            expiry_tracked_max: config.limits.expiry_tracked_max,
+            queues_max: config.limits.queues_max,
+        }
+    }
+}
+
+impl Config {
+    /// The address model's configuration: the built-in dead-letter and expiry addresses and
+    /// their `#` rule, then what the file declares.
+    pub fn queues_config(&self) -> sluice_queues::QueuesConfig {
+        use sluice_queues::{AddressConfig, AddressSettingsRule, QueueConfig, RoutingType};
+        let defaults = sluice_queues::QueuesConfig::default();
+        let builtin_address = |name: &str| AddressConfig {
+            name: name.to_owned(),
+            routing: vec![RoutingType::Anycast],
+            queues: vec![QueueConfig {
+                name: name.to_owned(),
+                routing: RoutingType::Anycast,
+                durable: true,
+                exclusive: false,
+                max_consumers: -1,
+                purge_on_no_consumers: false,
+            }],
+        };
+        let mut addresses = vec![
+            builtin_address(DEAD_LETTER_ADDRESS),
+            builtin_address(EXPIRY_ADDRESS),
+        ];
+        addresses.extend(self.addresses.iter().cloned());
+        let mut address_settings = vec![AddressSettingsRule {
+            pattern: "#".to_owned(),
+            dead_letter_address: Some(DEAD_LETTER_ADDRESS.to_owned()),
+            expiry_address: Some(EXPIRY_ADDRESS.to_owned()),
+            ..AddressSettingsRule::default()
+        }];
+        address_settings.extend(self.address_settings.iter().cloned());
+        sluice_queues::QueuesConfig {
+            addresses,
+            address_settings,
+            partitions: self.topics.default_partitions,
+            sync_interval_ms: self.queues.sync_interval_ms,
+            limits: sluice_queues::QueueLimits {
+                consumers_per_connection_max: self.queues.consumers_per_connection_max,
+                expiry_tracked_max: self.queues.expiry_tracked_max,
+                queues_max: self.queues.queues_max,
+                ..defaults.limits
+            },
+        }
+    }
 }
 
 /// Topic defaults and bounds.
@@ -299,6 +400,11 @@ impl Default for Config {
             groups: GroupsConfig::default(),
             plugins: PluginsConfig::default(),
             listeners: BTreeMap::new(),
+            addresses: Vec::new(),
+            address_settings: Vec::new(),
+            queues: QueuesSettings::default(),
+            security: crate::security::SecurityConfig::default(),
+            admin: crate::admin::AdminConfig::default(),
         }
     }
 }
@@ -334,6 +440,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--kafka`.
     pub kafka: Option<String>,
+    /// `--amqp`.
+    pub amqp: Option<String>,
+    /// `--admin`.
+    pub admin: Option<String>,
 }
 
 impl Config {
@@ -355,18 +465,32 @@ impl Config {
         if let Some(dir) = &overrides.data_dir {
             config.data_dir = dir.clone();
         }
-        if config.listeners.is_empty() && overrides.kafka.is_none() {
+        if let Some(address) = &overrides.admin {
+            config.admin.address = address.clone();
+        }
+        // Flags name the listeners they configure; with neither flags nor listeners in the
+        // file, both protocols listen on their well-known ports.
+        if config.listeners.is_empty() && overrides.kafka.is_none() && overrides.amqp.is_none() {
             config.listeners.insert(
                 KAFKA_LISTENER.to_string(),
-                kafka_listener(KAFKA_ADDRESS_DEFAULT),
+                listener(KAFKA_ADDRESS_DEFAULT, "codec-kafka"),
+            );
+            config.listeners.insert(
+                AMQP_LISTENER.to_string(),
+                listener(AMQP_ADDRESS_DEFAULT, "codec-amqp"),
             );
         }
-        if let Some(address) = &overrides.kafka {
-            config
-                .listeners
-                .entry(KAFKA_LISTENER.to_string())
-                .and_modify(|l| l.address = address.clone())
-                .or_insert_with(|| kafka_listener(address));
+        for (name, address, codec) in [
+            (KAFKA_LISTENER, &overrides.kafka, "codec-kafka"),
+            (AMQP_LISTENER, &overrides.amqp, "codec-amqp"),
+        ] {
+            if let Some(address) = address {
+                config
+                    .listeners
+                    .entry(name.to_string())
+                    .and_modify(|l| l.address = address.clone())
+                    .or_insert_with(|| listener(address, codec));
+            }
         }
         config.check()?;
         Ok(config)
@@ -409,10 +533,10 @@ impl Config {
     }
 }
 
-fn kafka_listener(address: &str) -> ListenerConfig {
+fn listener(address: &str, codec: &str) -> ListenerConfig {
     ListenerConfig {
         address: address.to_string(),
-        codec: default_codec(),
+        codec: format!("{BUILTIN_PREFIX}{codec}"),
         advertised: None,
         frame_bytes_max: default_frame_bytes_max(),
         connections_max: default_connections_max(),
@@ -433,6 +557,32 @@ mod tests {
             config.listeners[KAFKA_LISTENER].codec,
             "builtin:codec-kafka"
         );
+        assert_eq!(config.listeners[AMQP_LISTENER].address, "127.0.0.1:5672");
+        assert_eq!(config.listeners[AMQP_LISTENER].codec, "builtin:codec-amqp");
+    }
+
+    #[test]
+    fn addresses_and_settings_come_after_the_built_in_dead_letter_and_expiry_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(
+            &path,
+            "[[addresses]]\nname = \"orders\"\nrouting = [\"anycast\"]\n\
+             [[addresses.queues]]\nname = \"orders\"\nrouting = \"anycast\"\n\
+             [[address-settings]]\nmatch = \"orders.#\"\nmax-delivery-attempts = 3\n",
+        )
+        .unwrap();
+        let queues = Config::load(Some(&path), &Overrides::default())
+            .unwrap()
+            .queues_config();
+        let names: Vec<_> = queues.addresses.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["DLQ", "ExpiryQueue", "orders"]);
+        let rules: Vec<_> = queues
+            .address_settings
+            .iter()
+            .map(|r| (r.pattern.as_str(), r.max_delivery_attempts))
+            .collect();
+        assert_eq!(rules, [("#", None), ("orders.#", Some(3))]);
     }
 
     #[test]
@@ -447,6 +597,8 @@ mod tests {
         let overrides = Overrides {
             data_dir: Some("/b".into()),
             kafka: Some("127.0.0.1:3".into()),
+            amqp: None,
+            admin: None,
         };
         let config = Config::load(Some(&path), &overrides).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/b"));

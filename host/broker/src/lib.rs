@@ -3,10 +3,13 @@
 //! Flow: [`server`] opens storage and loads each listener's codec ([`plugins`]); a listener
 //! ([`net::listener`]) accepts sockets; each connection ([`net::connection`]) feeds its
 //! bytes to a codec session and writes what comes back; the codec calls back into
-//! [`service`] for topics, appends and reads, which go to `sluice-storage`.
+//! [`service`] for topics, appends and reads, which go to `sluice-storage`, for groups
+//! (`sluice-groups`), and for addresses and queues (`sluice-queues`). [`admin`] serves the
+//! admin HTTP API.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod cli;
 pub mod compact;
 pub mod config;
@@ -16,5 +19,6 @@ pub mod net;
 pub mod plugins;
 pub mod repair;
 pub mod retention;
+pub mod security;
 pub mod server;
 pub mod service;

@@ -11,6 +11,8 @@ fn main() -> std::process::ExitCode {
             let overrides = Overrides {
                 data_dir: args.data_dir,
                 kafka: args.kafka,
+                amqp: args.amqp,
+                admin: args.admin,
             };
             Config::load(args.config.as_deref(), &overrides)
                 .map_err(anyhow::Error::from)
@@ -36,6 +38,8 @@ fn offline_config(args: OfflineArgs) -> anyhow::Result<Config> {
     let overrides = Overrides {
         data_dir: args.data_dir,
         kafka: None,
+        amqp: None,
+        admin: None,
     };
     Ok(Config::load(args.config.as_deref(), &overrides)?)
 }

@@ -9,10 +9,16 @@ use crate::config::BUILTIN_PREFIX;
 
 /// Built-in codecs, compiled to components by `build.rs` and embedded so that a lone `sluice`
 /// binary works.
-pub const BUILTIN_CODECS: &[(&str, &[u8])] = &[(
-    "codec-kafka",
-    include_bytes!(concat!(env!("OUT_DIR"), "/codec-kafka.wasm")),
-)];
+pub const BUILTIN_CODECS: &[(&str, &[u8])] = &[
+    (
+        "codec-kafka",
+        include_bytes!(concat!(env!("OUT_DIR"), "/codec-kafka.wasm")),
+    ),
+    (
+        "codec-amqp",
+        include_bytes!(concat!(env!("OUT_DIR"), "/codec-amqp.wasm")),
+    ),
+];
 
 /// Where a listener's codec comes from.
 #[derive(Clone, Debug)]

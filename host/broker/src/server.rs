@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{HostBroker, Runtime};
+use sluice_queues::Queues;
 use sluice_storage::{FAIL_POINT_NAMES, FailPoints, Storage, StorageConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -13,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::net::listener::Listener;
+use crate::net::waits::Sources;
 use crate::plugins::{CodecSlot, CodecSource};
 use crate::service::{APPEND_RESPONSE_FAIL_POINT, BrokerService, ServicePolicy};
 
@@ -34,6 +36,33 @@ async fn tick_groups(groups: Arc<Coordinator>, mut stopped: watch::Receiver<bool
     }
 }
 
+/// How often queues redeliver what came due, expire what is tracked, truncate what is acked
+/// and sync their cursors (at most every `queues.sync-interval-ms`): the resolution of a
+/// redelivery delay.
+const QUEUE_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Runs the queues' timers until shutdown.
+async fn tick_queues(queues: Arc<Queues>, mut stopped: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(QUEUE_TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let queues = queues.clone();
+                // Syncing cursors is disk work: off the runtime's threads.
+                let ticked = tokio::task::spawn_blocking(move || {
+                    queues.tick(crate::retention::now_ms());
+                })
+                .await;
+                if let Err(e) = ticked {
+                    tracing::error!(error = %e, "queue tick failed");
+                }
+            }
+            () = crate::net::stopping(&mut stopped) => return,
+        }
+    }
+}
+
 /// Runs the broker until a shutdown signal, then closes connections and flushes storage.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::limits::raise_open_files();
@@ -48,14 +77,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Coordinator::open(&config.data_dir.join(GROUPS_DIR), config.groups.limits())
             .context("opening the consumer groups' committed offsets")?,
     );
+    let queues = Arc::new(
+        Queues::open(storage.clone(), config.queues_config())
+            .context("opening the addresses and queues")?,
+    );
     let policy = ServicePolicy {
         node_id: config.node_id,
         auto_create: config.topics.auto_create,
         default_partitions: config.topics.default_partitions,
         broker_configs: crate::service::broker_configs::describe(&config),
+        security: config.security.clone(),
     };
-    let host: Arc<dyn HostBroker> =
-        Arc::new(BrokerService::new(storage.clone(), groups.clone(), policy));
+    let host: Arc<dyn HostBroker> = Arc::new(BrokerService::new(
+        storage.clone(),
+        groups.clone(),
+        queues.clone(),
+        policy,
+    ));
+    let sources = Sources {
+        storage: storage.clone(),
+        groups: groups.clone(),
+        queues: queues.clone(),
+    };
     let cache_dir = config
         .plugins
         .cache
@@ -64,6 +107,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let limits = config.plugins.limits();
 
     let (stop, stopped) = watch::channel(false);
+    let (ready, ready_rx) = watch::channel(false);
+    let admin_socket = TcpListener::bind(&config.admin.address)
+        .await
+        .with_context(|| format!("binding the admin API to {}", config.admin.address))?;
+    tracing::info!(address = %admin_socket.local_addr()?, "admin API listening");
     let mut slots = Vec::new();
     let mut listeners = JoinSet::new();
     for (name, settings) in &config.listeners {
@@ -91,8 +139,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             advertised,
             frame_bytes_max: settings.frame_bytes_max,
             connections_max: settings.connections_max,
-            storage: storage.clone(),
-            groups: groups.clone(),
+            sources: sources.clone(),
         };
         listeners.spawn(listener.run(stopped.clone()));
         slots.push(slot);
@@ -109,6 +156,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         stopped.clone(),
     ));
     background.spawn(tick_groups(groups.clone(), stopped.clone()));
+    background.spawn(tick_queues(queues.clone(), stopped.clone()));
+    background.spawn(crate::admin::serve(
+        admin_socket,
+        queues.clone(),
+        ready_rx,
+        stopped.clone(),
+    ));
+    ready.send_replace(true);
     tracing::info!(listeners = slots.len(), "sluice ready");
 
     wait_for_shutdown(&runtime, &slots).await?;
@@ -116,8 +171,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     stop.send_replace(true);
     while listeners.join_next().await.is_some() {}
     while background.join_next().await.is_some() {}
-    let flushed = tokio::task::spawn_blocking(move || storage.flush()).await?;
-    flushed.context("flushing storage at shutdown")?;
+    let flushed = tokio::task::spawn_blocking(move || {
+        queues.flush().context("syncing queues at shutdown")?;
+        storage.flush().context("flushing storage at shutdown")
+    })
+    .await?;
+    flushed?;
     tracing::info!("stopped");
     Ok(())
 }

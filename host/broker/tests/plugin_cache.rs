@@ -36,9 +36,11 @@ async fn load(cache: &Path, storage: &Arc<Storage>) -> String {
         default_partitions: 1,
         ..ServicePolicy::default()
     };
+    let queues = sluice_queues::Queues::open(storage.clone(), Default::default()).unwrap();
     let host = Arc::new(BrokerService::new(
         storage.clone(),
         Arc::new(groups),
+        Arc::new(queues),
         policy,
     ));
     let plugin = runtime

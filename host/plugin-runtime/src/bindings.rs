@@ -12,7 +12,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::plugin::protocol::{
-    ConnectionInfo, GroupWatch, LogPosition, Output, Wait, WakeOn,
+    ConnectionInfo, ConsumerWatch, GroupWatch, Output, Wait, WakeOn,
 };
 pub use sluice::plugin::broker::{
     AppendResult, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, PartitionOffsets,
@@ -24,4 +24,9 @@ pub use sluice::plugin::groups::{
     MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use sluice::plugin::log::Level as LogLevel;
-pub use sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};
+pub use sluice::plugin::queues::{
+    Consumer, ConsumerOptions, Delivery, Modification, Outcome, Received, RoutingType, Sent,
+};
+pub use sluice::plugin::types::{
+    BrokerError, ErrorCode, Header, LogPosition, Message, PluginInfo, Principal,
+};

@@ -19,7 +19,7 @@ use crate::limits::Limits;
 use crate::sandbox::StoreState;
 
 /// The world every codec must implement, as named in errors.
-const CODEC_WORLD: &str = "sluice:plugin/codec@0.3.0";
+const CODEC_WORLD: &str = "sluice:plugin/codec@0.4.0";
 
 /// Time a call may spend *outside* Wasm (awaiting a WASI operation) beyond the call deadline
 /// before it is abandoned. Epoch interruption only stops Wasm code; this stops a guest parked
@@ -161,6 +161,7 @@ impl CodecPlugin {
         let resource = {
             let mut guard = instance.live.lock().await;
             let live = guard.as_mut().ok_or(CallError::InstanceGone)?;
+            live.store.data_mut().connection = info.id;
             let result = self
                 .call(live, |codec, store| {
                     Box::pin(async move {
@@ -181,6 +182,7 @@ impl CodecPlugin {
         let discarded = instance.discarded.subscribe();
         Ok(CodecSession {
             plugin: self.clone(),
+            connection: info.id,
             instance,
             resource: Some(resource),
             discarded,
@@ -327,6 +329,8 @@ impl CodecPlugin {
 /// resource (freeing its state in the guest) and releases its place on the instance.
 pub struct CodecSession {
     plugin: Arc<CodecPlugin>,
+    /// The connection's id, which the host's queue calls are made for.
+    connection: u64,
     instance: Arc<Instance>,
     resource: Option<ResourceAny>,
     discarded: watch::Receiver<bool>,
@@ -354,6 +358,7 @@ impl CodecSession {
         let Some(live) = guard.as_mut() else {
             return Err(CallError::InstanceGone);
         };
+        live.store.data_mut().connection = self.connection;
         let result = self
             .plugin
             .call(live, |codec, store| {

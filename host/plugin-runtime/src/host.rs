@@ -15,12 +15,14 @@ use crate::bindings::{
     MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, SyncOutcome, SyncRequest,
     TimestampOffset, TopicInfo, TopicPartition,
 };
+use crate::host_queues::{HostAuth, HostQueues};
 use crate::sandbox::StoreState;
 
-/// Broker operations, as the `broker` interface of `wit/broker.wit` documents them, and the
-/// group service of `wit/groups.wit`. Called on the thread running the plugin, inside a plugin
+/// Broker operations, as the `broker` interface of `wit/broker.wit` documents them, with the
+/// group service of `wit/groups.wit` and the queues and users of `wit/queues.wit` and
+/// `wit/auth.wit`. Called on the thread running the plugin, inside a plugin
 /// call: implementations must not block for long.
-pub trait HostBroker: HostGroups + Send + Sync + 'static {
+pub trait HostBroker: HostGroups + HostQueues + HostAuth + Send + Sync + 'static {
     /// `broker.cluster`.
     fn cluster(&self) -> ClusterInfo;
     /// `broker.list-topics`.
@@ -298,7 +300,7 @@ impl groups::Host for StoreState {
 }
 
 /// The `broker` interface as the component model names it; follows the package version in `wit/`.
-const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.3.0";
+const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.4.0";
 
 /// Redefines `broker.append` to hand the host a view of the batches in the guest's memory
 /// instead of a copy: appends move most of a broker's bytes, and the generated binding would

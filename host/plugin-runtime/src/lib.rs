@@ -16,20 +16,24 @@ mod codec;
 mod engine;
 mod error;
 mod host;
+mod host_queues;
 mod limits;
 mod sandbox;
 
 pub use bindings::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
-    ConfigEntry, ConfigOp, ConfigSource, ConnectionInfo, ErrorCode, GroupDescription, GroupError,
-    GroupErrorCode, GroupOverview, GroupState, GroupWatch, JoinOutcome, JoinRequest, JoinResult,
-    JoinWait, LogLevel, LogPosition, MemberDescription, MemberIdentity, MemberMetadata, Output,
-    PartitionOffsets, PluginInfo, ProducerIdentity, Protocol, ReadResult, SyncOutcome, SyncRequest,
-    TimestampOffset, TopicInfo, TopicPartition, Wait, WakeOn,
+    ConfigEntry, ConfigOp, ConfigSource, ConnectionInfo, Consumer, ConsumerOptions, ConsumerWatch,
+    Delivery, ErrorCode, GroupDescription, GroupError, GroupErrorCode, GroupOverview, GroupState,
+    GroupWatch, Header, JoinOutcome, JoinRequest, JoinResult, JoinWait, LogLevel, LogPosition,
+    MemberDescription, MemberIdentity, MemberMetadata, Message, Modification, Outcome, Output,
+    PartitionOffsets, PluginInfo, Principal, ProducerIdentity, Protocol, ReadResult, Received,
+    RoutingType, Sent, SyncOutcome, SyncRequest, TimestampOffset, TopicInfo, TopicPartition, Wait,
+    WakeOn,
 };
 pub use cache::sha256_hex;
 pub use codec::{CodecPlugin, CodecSession, PluginStats};
 pub use engine::Runtime;
 pub use error::{CallError, FailureCause, LoadError};
 pub use host::{GroupResults, HostBroker, HostGroups};
+pub use host_queues::{HostAuth, HostQueues};
 pub use limits::Limits;

@@ -20,6 +20,8 @@ pub(crate) struct StoreState {
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) host: SharedHost,
+    /// The connection whose call is running (its `connection-info.id`), for queue calls.
+    pub(crate) connection: u64,
     pub(crate) plugin_name: Arc<str>,
     pub(crate) log_budget: LogBudget,
     pub(crate) call_clock: CallClock,
@@ -51,6 +53,7 @@ impl StoreState {
                 refused: false,
             },
             host,
+            connection: 0,
             plugin_name,
             log_budget: LogBudget::new(),
             call_clock: CallClock::default(),

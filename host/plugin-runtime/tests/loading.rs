@@ -4,9 +4,9 @@ use std::sync::Arc;
 use sluice_plugin_runtime::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
     ConfigEntry, GroupDescription, GroupError, GroupErrorCode, GroupOverview, GroupResults,
-    HostBroker, HostGroups, JoinOutcome, JoinRequest, Limits, LoadError, MemberIdentity,
-    PartitionOffsets, ProducerIdentity, ReadResult, Runtime, SyncOutcome, SyncRequest,
-    TimestampOffset, TopicInfo, TopicPartition,
+    HostAuth, HostBroker, HostGroups, HostQueues, JoinOutcome, JoinRequest, Limits, LoadError,
+    MemberIdentity, PartitionOffsets, ProducerIdentity, ReadResult, Runtime, SyncOutcome,
+    SyncRequest, TimestampOffset, TopicInfo, TopicPartition,
 };
 
 /// A host that refuses everything: these tests never get as far as a broker call.
@@ -98,6 +98,54 @@ fn no_group() -> GroupError {
     }
 }
 
+impl HostQueues for NoBroker {
+    fn send(
+        &self,
+        _: u64,
+        _: &str,
+        _: Option<sluice_plugin_runtime::RoutingType>,
+        _: Vec<sluice_plugin_runtime::Message>,
+    ) -> Result<sluice_plugin_runtime::Sent, BrokerError> {
+        Err(refused())
+    }
+    fn open_consumer(
+        &self,
+        _: u64,
+        _: sluice_plugin_runtime::ConsumerOptions,
+    ) -> Result<sluice_plugin_runtime::Consumer, BrokerError> {
+        Err(refused())
+    }
+    fn receive(
+        &self,
+        _: u64,
+        _: u64,
+        _: u32,
+        _: u32,
+        _: bool,
+    ) -> Result<sluice_plugin_runtime::Received, BrokerError> {
+        Err(refused())
+    }
+    fn settle(
+        &self,
+        _: u64,
+        _: u64,
+        _: &[u64],
+        _: sluice_plugin_runtime::Outcome,
+    ) -> Result<(), BrokerError> {
+        Err(refused())
+    }
+    fn close_consumer(&self, _: u64, _: u64) {}
+}
+
+impl HostAuth for NoBroker {
+    fn anonymous_allowed(&self) -> bool {
+        false
+    }
+    fn authenticate(&self, _: &str, _: &str) -> Option<sluice_plugin_runtime::Principal> {
+        None
+    }
+}
+
 impl HostGroups for NoBroker {
     fn join(&self, _: JoinRequest) -> Result<JoinOutcome, GroupError> {
         Err(no_group())
@@ -166,7 +214,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
     let err = load(&empty).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
     assert!(
-        err.to_string().contains("sluice:plugin/codec@0.3.0"),
+        err.to_string().contains("sluice:plugin/codec@0.4.0"),
         "{err}"
     );
 }
@@ -174,7 +222,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
 #[test]
 fn a_component_importing_what_the_host_does_not_offer_is_refused() {
     let wants_more =
-        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.3.0" (instance)))"#).unwrap();
+        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.4.0" (instance)))"#).unwrap();
     let err = load(&wants_more).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
 }

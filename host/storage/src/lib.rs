@@ -19,6 +19,8 @@
 //! every append; `partition/idempotence` rebuilds them at open) and `producer_ids` (ids
 //! unique across restarts); `partition/delete_records` raises a partition's log start
 //! durably (Kafka's DeleteRecords).
+//! `encode` writes records as a batch and reads stored batches back as records, for callers
+//! that build messages themselves (the address model) rather than pass producers' batches on.
 //!
 //! Durability: under a topic's `fsync` policy an append returns before it is durable, and its
 //! records become visible (the high watermark passes them) once the sync thread has fsynced
@@ -34,6 +36,7 @@ mod batch;
 mod compaction;
 mod config;
 mod cursor;
+mod encode;
 mod error;
 mod failpoint;
 mod index;
@@ -67,6 +70,7 @@ pub use cursor::{
     CURSOR_COUNTED_MAX_DEFAULT, CURSOR_JOURNAL_BYTES_MAX_DEFAULT, CURSOR_RANGES_MAX_DEFAULT,
     CursorLimits, CursorState, QueueCursor,
 };
+pub use encode::{DecodedBatch, NewRecord, StoredRecord, decode_batches, encode_batch};
 pub use error::StorageError;
 pub use failpoint::{FAIL_POINT_NAMES, FailAction, FailPoints};
 pub use names::{TOPIC_NAME_BYTES_MAX, validate_topic_name};

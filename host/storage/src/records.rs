@@ -183,6 +183,31 @@ impl<'a> Records<'a> {
     }
 }
 
+/// A record header: its key, and its value (`None` for null).
+pub type Header<'a> = (&'a [u8], Option<&'a [u8]>);
+
+/// The headers of one record, from its header section ([`Record::headers`], count included):
+/// each key and value (`None` for a null value), in order. Hostile counts and lengths give
+/// `InvalidRecord`, never a panic or an allocation sized by the input.
+pub fn headers(section: &[u8]) -> Result<Vec<Header<'_>>, StorageError> {
+    let mut at = 0usize;
+    let count = varint(section, &mut at)?;
+    if count < 0 {
+        return Err(invalid("negative header count"));
+    }
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let key_length = varint(section, &mut at)?;
+        let key = take(section, &mut at, key_length, "header key")?;
+        let value = nullable(section, &mut at, "header value")?;
+        out.push((key, value));
+    }
+    if at != section.len() {
+        return Err(invalid("header section longer than its headers"));
+    }
+    Ok(out)
+}
+
 fn invalid(reason: &str) -> StorageError {
     StorageError::InvalidRecord(reason.to_owned())
 }

@@ -86,6 +86,12 @@ pub fn code(error: &BrokerError) -> i16 {
         ErrorCode::InvalidProducerEpoch => INVALID_PRODUCER_EPOCH,
         ErrorCode::NotAuthorized => TOPIC_AUTHORIZATION_FAILED,
         ErrorCode::Storage => KAFKA_STORAGE_ERROR,
+        // Queue errors: no Kafka API calls `queues`, but a topic is an address.
+        ErrorCode::UnknownAddress => UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode::InvalidAddress => INVALID_TOPIC_EXCEPTION,
+        ErrorCode::InvalidRouting | ErrorCode::ResourceLimit | ErrorCode::UnknownConsumer => {
+            INVALID_REQUEST
+        }
     }
 }
 

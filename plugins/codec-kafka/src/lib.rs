@@ -39,7 +39,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use sluice_sdk::codec::{
-    Broker, Codec, CodecError, Connection, ConnectionInfo, Level, Output, PluginInfo,
+    Broker, Codec, CodecError, Connection, ConnectionInfo, Level, Output, PluginInfo, Queues,
 };
 
 use crate::dispatch::Reply;
@@ -119,14 +119,18 @@ impl Connection for KafkaConnection {
         }
     }
 
-    fn on_data<B: Broker>(&mut self, broker: &B, data: Vec<u8>) -> Result<Output, CodecError> {
+    fn on_data<B: Broker + Queues>(
+        &mut self,
+        broker: &B,
+        data: Vec<u8>,
+    ) -> Result<Output, CodecError> {
         let mut out = empty_output();
         self.held.extend(self.frames.push(data)?);
         self.dispatch_held(broker, &mut out)?;
         Ok(out)
     }
 
-    fn on_wake<B: Broker>(
+    fn on_wake<B: Broker + Queues>(
         &mut self,
         broker: &B,
         token: u64,

@@ -162,6 +162,7 @@ impl Pending {
                     timeout_ms: park.timeout_ms,
                     watch: park.watch,
                     groups: park.groups,
+                    consumers: Vec::new(),
                     wake_on: park.wake_on,
                 });
                 self.queued_bytes += job.held_bytes();

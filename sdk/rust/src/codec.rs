@@ -1,12 +1,13 @@
 //! The `codec` world as Rust traits: a [`Codec`] names its per-connection state, a
-//! [`Connection`] turns bytes from the peer into bytes for the peer, and a [`Broker`] is the
-//! host it calls for topics, appends and reads.
+//! [`Connection`] turns bytes from the peer into bytes for the peer, and the host it calls is a
+//! [`Broker`] (topics, appends, reads, groups) and [`Queues`] (addresses, queues, users).
 //!
-//! The contracts (who calls what, how often, every error) are documented in `wit/codec.wit` and
-//! `wit/broker.wit`; this module only adapts them to Rust.
+//! The contracts (who calls what, how often, every error) are documented in `wit/codec.wit`,
+//! `wit/broker.wit`, `wit/groups.wit`, `wit/queues.wit` and `wit/auth.wit`; this module only
+//! adapts them to Rust.
 
 pub use crate::bindings::exports::sluice::plugin::protocol::{
-    CodecError, ConnectionInfo, GroupWatch, LogPosition, Output, Wait, WakeOn,
+    CodecError, ConnectionInfo, ConsumerWatch, GroupWatch, Output, Wait, WakeOn,
 };
 pub use crate::bindings::sluice::plugin::broker::{
     AppendResult, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, PartitionOffsets,
@@ -18,7 +19,12 @@ pub use crate::bindings::sluice::plugin::groups::{
     MemberMetadata, Protocol, SyncOutcome, SyncRequest, TopicPartition,
 };
 pub use crate::bindings::sluice::plugin::log::Level;
-pub use crate::bindings::sluice::plugin::types::{BrokerError, ErrorCode, PluginInfo};
+pub use crate::bindings::sluice::plugin::queues::{
+    Consumer, ConsumerOptions, Delivery, Modification, Outcome, Received, RoutingType, Sent,
+};
+pub use crate::bindings::sluice::plugin::types::{
+    BrokerError, ErrorCode, Header, LogPosition, Message, PluginInfo, Principal,
+};
 
 /// The broker operations a codec may call (the `broker` and `log` imports).
 ///
@@ -143,6 +149,38 @@ pub trait Broker {
 /// One result per item of a group call, or one error for the whole call.
 pub type GroupResults = Result<Vec<Result<(), GroupError>>, GroupError>;
 
+/// Addresses, queues and users (the `queues` and `auth` imports), for codecs of the
+/// message-broker model. Calls are made for the connection being served.
+pub trait Queues {
+    /// See `queues.send`.
+    fn send(
+        &self,
+        address: &str,
+        routing: Option<RoutingType>,
+        messages: &[Message],
+    ) -> Result<Sent, BrokerError>;
+    /// See `queues.open-consumer`.
+    fn open_consumer(&self, options: &ConsumerOptions) -> Result<Consumer, BrokerError>;
+    /// See `queues.receive`.
+    fn receive(
+        &self,
+        consumer: u64,
+        max: u32,
+        max_bytes: u32,
+        settled: bool,
+    ) -> Result<Received, BrokerError>;
+    /// See `queues.settle`.
+    fn settle(&self, consumer: u64, tags: &[u64], outcome: Outcome) -> Result<(), BrokerError>;
+    /// See `queues.close-consumer`.
+    fn close_consumer(&self, consumer: u64);
+    /// See `auth.anonymous-allowed`.
+    fn anonymous_allowed(&self) -> bool;
+    /// See `auth.authenticate`.
+    fn authenticate(&self, username: &str, password: &str) -> Option<Principal>;
+    /// See `clock.now-ms`.
+    fn now_ms(&self) -> i64;
+}
+
 /// A protocol codec: one value per plugin, naming the per-connection state type.
 pub trait Codec: 'static {
     /// The state of one connection.
@@ -156,10 +194,14 @@ pub trait Connection: Sized + 'static {
     /// A socket was accepted. No broker calls are allowed here.
     fn new(info: ConnectionInfo) -> Self;
     /// The peer sent `data` (a chunk cut anywhere). See `protocol.connection.on-data`.
-    fn on_data<B: Broker>(&mut self, broker: &B, data: Vec<u8>) -> Result<Output, CodecError>;
+    fn on_data<B: Broker + Queues>(
+        &mut self,
+        broker: &B,
+        data: Vec<u8>,
+    ) -> Result<Output, CodecError>;
     /// A wait armed earlier fired; `timed_out` when its timeout did. See
     /// `protocol.connection.on-wake`.
-    fn on_wake<B: Broker>(
+    fn on_wake<B: Broker + Queues>(
         &mut self,
         broker: &B,
         token: u64,
@@ -167,11 +209,51 @@ pub trait Connection: Sized + 'static {
     ) -> Result<Output, CodecError>;
 }
 
-/// The [`Broker`] of a plugin running as a Wasm component: every call is a host import.
+/// The [`Broker`] and [`Queues`] of a plugin running as a Wasm component: every call is a host
+/// import.
 pub struct WasmBroker;
 
 #[cfg(target_arch = "wasm32")]
-use crate::bindings::sluice::plugin::{broker, groups};
+use crate::bindings::sluice::plugin::{auth, broker, groups, queues};
+
+#[cfg(target_arch = "wasm32")]
+impl Queues for WasmBroker {
+    fn send(
+        &self,
+        address: &str,
+        routing: Option<RoutingType>,
+        messages: &[Message],
+    ) -> Result<Sent, BrokerError> {
+        queues::send(address, routing, messages)
+    }
+    fn open_consumer(&self, options: &ConsumerOptions) -> Result<Consumer, BrokerError> {
+        queues::open_consumer(options)
+    }
+    fn receive(
+        &self,
+        consumer: u64,
+        max: u32,
+        max_bytes: u32,
+        settled: bool,
+    ) -> Result<Received, BrokerError> {
+        queues::receive(consumer, max, max_bytes, settled)
+    }
+    fn settle(&self, consumer: u64, tags: &[u64], outcome: Outcome) -> Result<(), BrokerError> {
+        queues::settle(consumer, tags, outcome)
+    }
+    fn close_consumer(&self, consumer: u64) {
+        queues::close_consumer(consumer)
+    }
+    fn anonymous_allowed(&self) -> bool {
+        auth::anonymous_allowed()
+    }
+    fn authenticate(&self, username: &str, password: &str) -> Option<Principal> {
+        auth::authenticate(username, password)
+    }
+    fn now_ms(&self) -> i64 {
+        crate::bindings::sluice::plugin::clock::now_ms()
+    }
+}
 
 #[cfg(target_arch = "wasm32")]
 impl Broker for WasmBroker {

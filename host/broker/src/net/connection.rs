@@ -4,16 +4,14 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{CallError, Output};
-use sluice_storage::Storage;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::READ_CHUNK_BYTES;
 use super::session::ProtocolSession;
-use super::waits::{Fired, Waits};
+use super::waits::{Fired, Sources, Waits};
 
 tokio::task_local! {
     /// Set during a codec call when a failure point says this connection must lose the
@@ -37,10 +35,8 @@ pub struct ConnectionContext {
     pub listener: Arc<str>,
     /// The peer's address.
     pub peer: SocketAddr,
-    /// Where waits watch partitions.
-    pub storage: Arc<Storage>,
-    /// Where waits watch groups.
-    pub groups: Arc<Coordinator>,
+    /// What waits watch; the queues also hear when the connection closes.
+    pub sources: Sources,
     /// Turns true when the broker shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -63,6 +59,10 @@ pub async fn serve<S: ProtocolSession>(
     );
     let reason = drive(&mut stream, &mut session, &mut ctx).await;
     let _ = stream.shutdown().await;
+    // Its consumers' unsettled deliveries go back to their queues; its temporary queues go.
+    ctx.sources
+        .queues
+        .connection_closed(ctx.id, crate::retention::now_ms());
     tracing::info!(connection = ctx.id, listener = %ctx.listener, peer = %ctx.peer, reason = %reason, "connection closed");
 }
 
@@ -143,7 +143,7 @@ async fn drive<S: ProtocolSession>(
             return format!("socket error: {e}");
         }
         for wait in output.waits {
-            if let Err(e) = waits.arm(&ctx.storage, &ctx.groups, wait) {
+            if let Err(e) = waits.arm(&ctx.sources, wait) {
                 return e.to_string();
             }
         }

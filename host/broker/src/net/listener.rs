@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sluice_groups::Coordinator;
 use sluice_plugin_runtime::ConnectionInfo;
-use sluice_storage::Storage;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use super::SHUTDOWN_GRACE;
 use super::connection::{ConnectionContext, serve};
+use super::waits::Sources;
 use crate::plugins::CodecSlot;
 
 /// Connection ids are unique across listeners for the life of the process.
@@ -36,10 +35,8 @@ pub struct Listener {
     pub frame_bytes_max: u32,
     /// Open connections at once.
     pub connections_max: usize,
-    /// Storage, for waits.
-    pub storage: Arc<Storage>,
-    /// The group coordinator, for waits.
-    pub groups: Arc<Coordinator>,
+    /// What its connections' waits watch.
+    pub sources: Sources,
 }
 
 impl Listener {
@@ -74,8 +71,7 @@ impl Listener {
                 id,
                 listener: self.name.clone(),
                 peer,
-                storage: self.storage.clone(),
-                groups: self.groups.clone(),
+                sources: self.sources.clone(),
                 shutdown: shutdown.clone(),
             };
             tokio::spawn(async move {

@@ -6,14 +6,17 @@
 //! above the watched offset. A partition that is missing, deleted or failed counts as passed:
 //! the codec sees the error when it looks, and nobody waits on a log that will never move.
 //! A watched group passes when its version (what `Coordinator::watch` announces) is above the
-//! one watched; a group that is gone has passed.
+//! one watched; a group that is gone has passed. A watched consumer passes when its queue's
+//! version (`Queues::watch`) is above the one watched; a consumer that is gone has passed.
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{Wait, WakeOn};
+use sluice_queues::{QueueWatch, Queues};
 use sluice_storage::Storage;
 
 use super::{WAIT_MS_MAX, WAITS_MAX, WATCHES_MAX};
@@ -28,6 +31,17 @@ pub struct Fired {
     pub token: u64,
     /// True when the timeout fired before the watched positions passed.
     pub timed_out: bool,
+}
+
+/// What waits watch: partitions' high watermarks, groups' and queues' versions.
+#[derive(Clone)]
+pub struct Sources {
+    /// Partitions.
+    pub storage: Arc<Storage>,
+    /// Groups.
+    pub groups: Arc<Coordinator>,
+    /// Consumers' queues.
+    pub queues: Arc<Queues>,
 }
 
 /// The armed waits of one connection, at most [`WAITS_MAX`], watching at most
@@ -63,16 +77,11 @@ impl std::fmt::Display for TooManyWaits {
 
 impl Waits {
     /// Arms `wait`, clamping its timeout to [`WAIT_MS_MAX`].
-    pub fn arm(
-        &mut self,
-        storage: &Storage,
-        groups: &Coordinator,
-        wait: Wait,
-    ) -> Result<(), TooManyWaits> {
+    pub fn arm(&mut self, sources: &Sources, wait: Wait) -> Result<(), TooManyWaits> {
         if self.armed.len() >= WAITS_MAX {
             return Err(TooManyWaits::Waits);
         }
-        let watches = wait.watch.len() + wait.groups.len();
+        let watches = wait.watch.len() + wait.groups.len() + wait.consumers.len();
         if self.watched.saturating_add(watches) > WATCHES_MAX {
             return Err(TooManyWaits::Watches);
         }
@@ -82,14 +91,20 @@ impl Waits {
         let mut pending: Vec<PassFuture> = Vec::with_capacity(watches);
         let mut gone = false;
         for position in wait.watch {
-            match storage.watch(&position.topic, position.partition) {
+            match sources.storage.watch(&position.topic, position.partition) {
                 Ok(rx) => pending.push(passes(rx, position.offset)),
                 Err(_) => gone = true,
             }
         }
         for group in wait.groups {
-            match groups.watch(&group.group) {
+            match sources.groups.watch(&group.group) {
                 Some(rx) => pending.push(moves_past(rx, group.version)),
+                None => gone = true,
+            }
+        }
+        for consumer in wait.consumers {
+            match sources.queues.watch(consumer.consumer) {
+                Some(watch) => pending.push(queue_moves_past(watch, consumer.version)),
                 None => gone = true,
             }
         }
@@ -145,6 +160,15 @@ fn moves_past(mut rx: tokio::sync::watch::Receiver<u64>, version: u64) -> PassFu
     })
 }
 
+/// Resolves once the consumer's queue version is above `version`, or the consumer is gone.
+fn queue_moves_past(mut watch: QueueWatch, version: u64) -> PassFuture {
+    Box::pin(async move {
+        while !watch.passed(version) {
+            watch.changed().await;
+        }
+    })
+}
+
 /// Resolves when the first of `pending` does; never, when it is empty.
 fn any(mut pending: Vec<PassFuture>) -> impl Future<Output = ()> + Send {
     poll_fn(move |cx| {
@@ -194,10 +218,16 @@ mod tests {
     }
 
     /// What waits watch, in a fresh data directory (kept alive by the first element).
-    fn sources() -> (tempfile::TempDir, Storage, Coordinator) {
+    fn sources() -> (tempfile::TempDir, Sources) {
         let dir = tempfile::tempdir().unwrap();
-        let (storage, groups) = (storage(&dir), groups(&dir));
-        (dir, storage, groups)
+        let storage = Arc::new(storage(&dir));
+        let queues = Queues::open(storage.clone(), Default::default()).unwrap();
+        let sources = Sources {
+            groups: Arc::new(groups(&dir)),
+            queues: Arc::new(queues),
+            storage,
+        };
+        (dir, sources)
     }
 
     fn wait(token: u64, timeout_ms: u32, wake_on: WakeOn, watch: &[(&str, u32, i64)]) -> Wait {
@@ -213,6 +243,7 @@ mod tests {
                 })
                 .collect(),
             groups: Vec::new(),
+            consumers: Vec::new(),
             wake_on,
         }
     }
@@ -258,13 +289,13 @@ mod tests {
 
     #[tokio::test]
     async fn wake_on_all_waits_for_every_partition_then_reports_no_timeout() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
+        let storage = &s.storage;
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
-                &storage,
-                &groups,
+                &s,
                 wait(7, 10_000, WakeOn::All, &[("t", 0, 0), ("t", 1, 0)]),
             )
             .unwrap();
@@ -282,13 +313,13 @@ mod tests {
 
     #[tokio::test]
     async fn wake_on_any_wakes_at_the_first_partition_that_moves() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
+        let storage = &s.storage;
         storage.create_topic("t", 2).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
-                &storage,
-                &groups,
+                &s,
                 wait(1, 10_000, WakeOn::Any, &[("t", 0, 0), ("t", 1, 0)]),
             )
             .unwrap();
@@ -299,11 +330,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_wait_whose_positions_do_not_pass_reports_its_timeout() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
+        let storage = &s.storage;
         storage.create_topic("t", 1).unwrap();
         let mut waits = Waits::default();
         waits
-            .arm(&storage, &groups, wait(3, 20, WakeOn::All, &[("t", 0, 0)]))
+            .arm(&s, wait(3, 20, WakeOn::All, &[("t", 0, 0)]))
             .unwrap();
         let fired = fired_within(&mut waits, 5_000).await;
         assert_eq!(fired, woke(3, true));
@@ -312,7 +344,8 @@ mod tests {
     #[tokio::test]
     async fn a_group_watch_wakes_when_the_group_changes_and_a_missing_group_has_passed() {
         use sluice_plugin_runtime::GroupWatch;
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
+        let groups = &s.groups;
         let watch_group = |token, group: &str, version| Wait {
             groups: vec![GroupWatch {
                 group: group.to_owned(),
@@ -321,9 +354,7 @@ mod tests {
             ..wait(token, 10_000, WakeOn::Any, &[])
         };
         let mut waits = Waits::default();
-        waits
-            .arm(&storage, &groups, watch_group(1, "nobody", 0))
-            .unwrap();
+        waits.arm(&s, watch_group(1, "nobody", 0)).unwrap();
         let fired = waits.next().await;
         assert_eq!((fired.token, fired.timed_out), (1, false));
 
@@ -344,9 +375,7 @@ mod tests {
         };
         groups.join(join(""), std::time::Instant::now()).unwrap();
         let version = *groups.watch("g").unwrap().borrow();
-        waits
-            .arm(&storage, &groups, watch_group(2, "g", version))
-            .unwrap();
+        waits.arm(&s, watch_group(2, "g", version)).unwrap();
         let pending = tokio::time::timeout(Duration::from_millis(50), waits.next()).await;
         assert!(pending.is_err(), "nothing changed yet");
         groups.join(join(""), std::time::Instant::now()).unwrap();
@@ -356,14 +385,14 @@ mod tests {
 
     #[tokio::test]
     async fn missing_and_deleted_partitions_count_as_passed() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
+        let storage = &s.storage;
         storage.create_topic("t", 1).unwrap();
         storage.create_topic("doomed", 1).unwrap();
         let mut waits = Waits::default();
         waits
             .arm(
-                &storage,
-                &groups,
+                &s,
                 wait(1, 10_000, WakeOn::Any, &[("missing", 0, 0), ("t", 0, 0)]),
             )
             .unwrap();
@@ -371,8 +400,7 @@ mod tests {
 
         waits
             .arm(
-                &storage,
-                &groups,
+                &s,
                 wait(
                     2,
                     10_000,
@@ -388,46 +416,32 @@ mod tests {
 
     #[test]
     fn a_connection_may_arm_at_most_waits_max() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
         let mut waits = Waits::default();
         for token in 0..WAITS_MAX as u64 {
-            waits
-                .arm(&storage, &groups, wait(token, 10, WakeOn::Any, &[]))
-                .unwrap();
+            waits.arm(&s, wait(token, 10, WakeOn::Any, &[])).unwrap();
         }
         assert_eq!(
-            waits.arm(&storage, &groups, wait(99, 10, WakeOn::Any, &[])),
+            waits.arm(&s, wait(99, 10, WakeOn::Any, &[])),
             Err(TooManyWaits::Waits)
         );
     }
 
     #[tokio::test]
     async fn the_waits_of_a_connection_watch_at_most_watches_max_positions() {
-        let (_dir, storage, groups) = sources();
+        let (_dir, s) = sources();
         let half: Vec<(&str, u32, i64)> = vec![("missing", 0, 0); WATCHES_MAX / 2];
         let mut waits = Waits::default();
-        waits
-            .arm(&storage, &groups, wait(1, 10_000, WakeOn::All, &half))
-            .unwrap();
-        waits
-            .arm(&storage, &groups, wait(2, 10_000, WakeOn::All, &half))
-            .unwrap();
+        waits.arm(&s, wait(1, 10_000, WakeOn::All, &half)).unwrap();
+        waits.arm(&s, wait(2, 10_000, WakeOn::All, &half)).unwrap();
         assert_eq!(
-            waits.arm(
-                &storage,
-                &groups,
-                wait(3, 10_000, WakeOn::All, &[("t", 0, 0)])
-            ),
+            waits.arm(&s, wait(3, 10_000, WakeOn::All, &[("t", 0, 0)])),
             Err(TooManyWaits::Watches)
         );
         // A fired wait gives its positions back.
         assert!(fired_within(&mut waits, 5_000).await.is_some());
         waits
-            .arm(
-                &storage,
-                &groups,
-                wait(3, 10_000, WakeOn::All, &[("t", 0, 0)]),
-            )
+            .arm(&s, wait(3, 10_000, WakeOn::All, &[("t", 0, 0)]))
             .unwrap();
     }
 }

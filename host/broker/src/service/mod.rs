@@ -1,5 +1,6 @@
-//! The broker operations plugins call (`wit/broker.wit` and `wit/groups.wit`), implemented
-//! over storage and the group coordinator.
+//! The broker operations plugins call (`wit/broker.wit`, `wit/groups.wit`, `wit/queues.wit`,
+//! `wit/auth.wit`), implemented over storage, the group coordinator, the address model and the
+//! configured users.
 //!
 //! This is where the host's policy lives (auto-creation, the default partition count) and where
 //! storage errors become the WIT's `error-code`s. It knows nothing of any wire protocol, and
@@ -11,13 +12,21 @@ use std::sync::Arc;
 use sluice_groups::Coordinator;
 use sluice_plugin_runtime::{
     AppendResult, BrokerError, ClusterInfo, ConfigChange, ConfigEntry, ConfigOp, ConfigSource,
-    ErrorCode, HostBroker, PartitionOffsets, ProducerIdentity, ReadResult, TimestampOffset,
-    TopicInfo,
+    ErrorCode, HostAuth, HostBroker, PartitionOffsets, Principal, ProducerIdentity, ReadResult,
+    TimestampOffset, TopicInfo,
 };
+use sluice_queues::Queues;
 use sluice_storage::{Storage, StorageError, TopicOverrides};
+
+use crate::security::SecurityConfig;
 
 pub mod broker_configs;
 mod groups;
+mod queues;
+
+// Storage topics behind queues and non-topic addresses start with this (`sluice-queues` names
+// them): hidden from Kafka's topic lists, and no Kafka client may create or delete one.
+use sluice_queues::INTERNAL_PREFIX as INTERNAL_TOPIC_PREFIX;
 
 /// The failure point, checked after every successful append, that makes the connection lose
 /// the response: it closes before writing anything the call returned. Tests use it to show
@@ -35,21 +44,30 @@ pub struct ServicePolicy {
     pub default_partitions: u32,
     /// What `describe-broker-configs` answers.
     pub broker_configs: Vec<ConfigEntry>,
+    /// Who may connect.
+    pub security: SecurityConfig,
 }
 
-/// Broker operations over one storage and one group coordinator.
+/// Broker operations over one storage, one group coordinator and one address model.
 pub struct BrokerService {
     storage: Arc<Storage>,
     groups: Arc<Coordinator>,
+    queues: Arc<Queues>,
     policy: ServicePolicy,
 }
 
 impl BrokerService {
-    /// A service over `storage` and `groups` with the host's topic policy.
-    pub fn new(storage: Arc<Storage>, groups: Arc<Coordinator>, policy: ServicePolicy) -> Self {
+    /// A service over `storage`, `groups` and `queues` with the host's policy.
+    pub fn new(
+        storage: Arc<Storage>,
+        groups: Arc<Coordinator>,
+        queues: Arc<Queues>,
+        policy: ServicePolicy,
+    ) -> Self {
         BrokerService {
             storage,
             groups,
+            queues,
             policy,
         }
     }
@@ -78,6 +96,7 @@ impl HostBroker for BrokerService {
         self.storage
             .list_topics()
             .into_iter()
+            .filter(|t| !t.name.starts_with(INTERNAL_TOPIC_PREFIX))
             .map(topic_info)
             .collect()
     }
@@ -86,7 +105,7 @@ impl HostBroker for BrokerService {
         if let Some(topic) = self.storage.topic(name) {
             return Ok(topic_info(topic));
         }
-        if !(auto_create && self.policy.auto_create) {
+        if !(auto_create && self.policy.auto_create) || name.starts_with(INTERNAL_TOPIC_PREFIX) {
             return Err(broker_error(StorageError::UnknownTopic(name.to_string())));
         }
         match self
@@ -118,6 +137,7 @@ impl HostBroker for BrokerService {
         configs: &[(String, String)],
         validate_only: bool,
     ) -> Result<TopicInfo, BrokerError> {
+        refuse_internal(name)?;
         // Later pairs replace earlier ones, as the WIT promises for a name given twice.
         let overrides: TopicOverrides = configs.iter().cloned().collect();
         if validate_only {
@@ -138,6 +158,7 @@ impl HostBroker for BrokerService {
     }
 
     fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
+        refuse_internal(name)?;
         self.storage.delete_topic(name).map_err(broker_error)?;
         tracing::info!(topic = name, "topic deleted");
         // Offsets committed for a topic that is gone would greet a new topic of the same
@@ -349,6 +370,26 @@ fn offsets(o: sluice_storage::PartitionOffsets) -> PartitionOffsets {
     }
 }
 
+/// Kafka clients may read the internal topics behind queues but not create or delete them.
+fn refuse_internal(name: &str) -> Result<(), BrokerError> {
+    if name.starts_with(INTERNAL_TOPIC_PREFIX) {
+        return Err(BrokerError {
+            code: ErrorCode::InvalidTopic,
+            message: format!("topic names starting with {INTERNAL_TOPIC_PREFIX} are reserved"),
+        });
+    }
+    Ok(())
+}
+
+impl HostAuth for BrokerService {
+    fn anonymous_allowed(&self) -> bool {
+        self.policy.security.allow_anonymous
+    }
+    fn authenticate(&self, username: &str, password: &str) -> Option<Principal> {
+        self.policy.security.authenticate(username, password)
+    }
+}
+
 /// Maps a storage error onto the WIT's error codes, keeping its message.
 pub fn broker_error(e: StorageError) -> BrokerError {
     let code = match &e {
@@ -392,9 +433,11 @@ mod tests {
             node_id: 1,
             auto_create: true,
             default_partitions: 1,
-            broker_configs: Vec::new(),
+            ..ServicePolicy::default()
         };
-        BrokerService::new(Arc::new(storage), Arc::new(groups), policy)
+        let storage = Arc::new(storage);
+        let queues = Queues::open(storage.clone(), Default::default()).unwrap();
+        BrokerService::new(storage, Arc::new(groups), Arc::new(queues), policy)
     }
 
     fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -15,7 +15,8 @@ use sluice_sdk::codec::{
 };
 
 use sluice_sdk::codec::{
-    AppendResult, Broker, BrokerError, ClusterInfo, ErrorCode, Level, PartitionOffsets, ReadResult,
+    AppendResult, Broker, BrokerError, ClusterInfo, Consumer, ConsumerOptions, ErrorCode, Level,
+    Message, Outcome, PartitionOffsets, Principal, Queues, ReadResult, Received, RoutingType, Sent,
     TimestampOffset, TopicInfo,
 };
 use sluice_sdk::codec::{ConfigChange, ConfigEntry, ProducerIdentity};
@@ -588,5 +589,33 @@ impl Broker for FakeBroker {
 
     fn log(&self, level: Level, message: &str) {
         self.logs.borrow_mut().push((level, message.to_owned()));
+    }
+}
+
+/// The Kafka codec speaks only to topics and groups: any call to the queue model fails the test.
+impl Queues for FakeBroker {
+    fn send(&self, _: &str, _: Option<RoutingType>, _: &[Message]) -> Result<Sent, BrokerError> {
+        panic!("the Kafka codec called queues.send")
+    }
+    fn open_consumer(&self, _: &ConsumerOptions) -> Result<Consumer, BrokerError> {
+        panic!("the Kafka codec called queues.open-consumer")
+    }
+    fn receive(&self, _: u64, _: u32, _: u32, _: bool) -> Result<Received, BrokerError> {
+        panic!("the Kafka codec called queues.receive")
+    }
+    fn settle(&self, _: u64, _: &[u64], _: Outcome) -> Result<(), BrokerError> {
+        panic!("the Kafka codec called queues.settle")
+    }
+    fn close_consumer(&self, _: u64) {
+        panic!("the Kafka codec called queues.close-consumer")
+    }
+    fn anonymous_allowed(&self) -> bool {
+        panic!("the Kafka codec called auth.anonymous-allowed")
+    }
+    fn authenticate(&self, _: &str, _: &str) -> Option<Principal> {
+        panic!("the Kafka codec called auth.authenticate")
+    }
+    fn now_ms(&self) -> i64 {
+        panic!("the Kafka codec called clock.now-ms")
     }
 }
