@@ -1,6 +1,7 @@
 """rhea (Node.js AMQP 1.0) as child processes: tests/node/rhea_client.js, whose modes print
 JSON lines (see its header). `run` waits for a mode to finish; `RheaProcess` keeps one running
-so that a test can act between its lines (send once its receivers are attached).
+so that a test can act between its lines (send once its receivers are attached);
+`receivers_while_sending` is that for the `receivers` mode.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def receive(broker: Broker, address: str, count: int, outcomes: list[str] | None
     messages = [e for e in events if e["event"] == "message"]
     assert events[-1] == {"event": "done", "count": len(messages)}, events[-1]
     return messages
+
+
+def receivers_while_sending(broker: Broker, address: str, messages: list[dict], receivers: int,
+                            credit: int, each: bool) -> list[list[str]]:
+    """Attaches `receivers` receivers to `address` (rhea_client.js `receivers`), sends `messages`
+    once they are attached, and returns the bodies each got: until together (or with `each`,
+    every one) they have as many as were sent."""
+    p = RheaProcess(broker, "receivers", address=address, receivers=receivers, credit=credit,
+                    count=len(messages), each=each)
+    try:
+        p.expect("attached")
+        send(broker, address, messages)
+        got = p.expect("result")["got"]
+        p.finish()
+    finally:
+        p.kill()
+    return got
 
 
 class RheaProcess:

@@ -45,15 +45,8 @@ def test_seeds_scenario_with_rhea_one_and_nineteen_of_twenty_counted(broker):
 def test_competing_rhea_receivers_get_every_message_exactly_once(broker):
     name = unique("rhea-compete")
     n = 200
-    p = amqp_rhea.RheaProcess(broker, "receivers", address=f"queue://{name}", receivers=2,
-                              credit=10, count=n, each=False)
-    try:
-        p.expect("attached")
-        amqp_rhea.send(broker, f"queue://{name}", texts(n, name))
-        shares = p.expect("result")["got"]
-        p.finish()
-    finally:
-        p.kill()
+    shares = amqp_rhea.receivers_while_sending(broker, f"queue://{name}", texts(n, name),
+                                               receivers=2, credit=10, each=False)
     assert all(shares), f"a receiver got nothing: {[len(s) for s in shares]}"
     assert sorted(shares[0] + shares[1]) == sorted(received(texts(n, name)))
     wait_queue(broker, name, messages_acknowledged=n, message_count=0, delivering_count=0)
@@ -63,15 +56,8 @@ def test_competing_rhea_receivers_get_every_message_exactly_once(broker):
 def test_every_rhea_subscriber_of_a_multicast_address_gets_every_message(broker):
     name = unique("rhea-news")
     n = 50
-    p = amqp_rhea.RheaProcess(broker, "receivers", address=f"topic://{name}", receivers=2,
-                              credit=10, count=n, each=True)
-    try:
-        p.expect("attached")
-        amqp_rhea.send(broker, f"topic://{name}", texts(n, name))
-        subscribers = p.expect("result")["got"]
-        p.finish()
-    finally:
-        p.kill()
+    subscribers = amqp_rhea.receivers_while_sending(broker, f"topic://{name}", texts(n, name),
+                                                    receivers=2, credit=10, each=True)
     assert subscribers == [received(texts(n, name))] * 2
 
 

@@ -623,6 +623,29 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_configuration_example_is_a_valid_configuration() {
+        let readme = include_str!("../../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        std::fs::write(&path, example).unwrap();
+        let config = Config::load(Some(&path), &Overrides::default()).unwrap();
+        assert_eq!(config.listeners.len(), 2);
+        assert_eq!(config.security.users.len(), 1);
+        assert!(
+            config
+                .queues_config()
+                .addresses
+                .iter()
+                .any(|a| a.name == "orders")
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sluice.toml");

@@ -9,11 +9,21 @@ use crate::moves::PendingMove;
 use crate::queue::{Disposal, Locked, Pos};
 use crate::types::{Delivery, Received};
 
-/// What one receive may still take.
+/// One receive under way: who takes, how, and what it may still take.
 struct Take {
+    /// The consumer taking.
+    consumer: u64,
+    /// Whether what it takes is acknowledged on the spot.
+    settled: bool,
+    /// The time of the call, for expiry and redelivery.
+    now_ms: i64,
+    /// Deliveries at most.
     max: usize,
+    /// Body bytes at most (the first delivery excepted).
     max_bytes: u64,
+    /// Body bytes taken so far.
     bytes: u64,
+    /// What was taken, in order.
     out: Vec<Delivery>,
 }
 
@@ -46,6 +56,9 @@ impl Locked<'_> {
             return Err(QueuesError::UnknownConsumer(consumer));
         }
         let mut take = Take {
+            consumer,
+            settled,
+            now_ms,
             max: max as usize,
             max_bytes: u64::from(max_bytes),
             bytes: 0,
@@ -54,8 +67,8 @@ impl Locked<'_> {
         let standby = self.st.attrs.exclusive && self.st.consumers.keys().next() != Some(&consumer);
         if !standby && !take.full() {
             let taken = self
-                .take_returned(consumer, settled, now_ms, &mut take, moves)
-                .and_then(|()| self.take_new(consumer, settled, now_ms, &mut take, moves));
+                .take_returned(&mut take, moves)
+                .and_then(|()| self.take_new(&mut take, moves));
             match taken {
                 Ok(()) => {}
                 Err(e) if take.out.is_empty() => return Err(e),
@@ -69,14 +82,14 @@ impl Locked<'_> {
         })
     }
 
+    /// Takes the redeliveries that are due, in offset order, skipping those `take.consumer`
+    /// refused (`undeliverable-here`).
     fn take_returned(
         &mut self,
-        consumer: u64,
-        settled: bool,
-        now_ms: i64,
         take: &mut Take,
         moves: &mut Vec<PendingMove>,
     ) -> Result<(), QueuesError> {
+        let (consumer, now_ms) = (take.consumer, take.now_ms);
         let excluded = &self.st.excluded;
         let due: Vec<Pos> = self
             .st
@@ -105,16 +118,15 @@ impl Locked<'_> {
                 break;
             }
             self.st.returned.remove(&pos);
-            self.deliver(consumer, pos, message, settled, now_ms, take)?;
+            self.deliver(pos, message, take)?;
         }
         Ok(())
     }
 
+    /// Takes new messages from the log, one partition after another, starting one partition
+    /// further at each receive.
     fn take_new(
         &mut self,
-        consumer: u64,
-        settled: bool,
-        now_ms: i64,
         take: &mut Take,
         moves: &mut Vec<PendingMove>,
     ) -> Result<(), QueuesError> {
@@ -132,7 +144,7 @@ impl Locked<'_> {
                 let Some(front) = self.front_new(p) else {
                     break;
                 };
-                let expired = front.expired(now_ms);
+                let expired = front.expired(take.now_ms);
                 if !expired && !take.fits(front) {
                     return Ok(());
                 }
@@ -142,23 +154,16 @@ impl Locked<'_> {
                 if expired {
                     moves.extend(self.dispose((p, offset), message, Disposal::Expire));
                 } else {
-                    self.deliver(consumer, (p, offset), message, settled, now_ms, take)?;
+                    self.deliver((p, offset), message, take)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Hands the message at `pos` (in no other state) to `consumer`.
-    fn deliver(
-        &mut self,
-        consumer: u64,
-        pos: Pos,
-        message: Message,
-        settled: bool,
-        now_ms: i64,
-        take: &mut Take,
-    ) -> Result<(), QueuesError> {
+    /// Hands the message at `pos` (in no other state) to `take.consumer`.
+    fn deliver(&mut self, pos: Pos, message: Message, take: &mut Take) -> Result<(), QueuesError> {
+        let (consumer, now_ms) = (take.consumer, take.now_ms);
         let st = &mut *self.st;
         let delivery_count = st
             .parts
@@ -170,16 +175,8 @@ impl Locked<'_> {
         };
         let tag = slot.next_tag;
         slot.next_tag += 1;
-        if settled {
-            match self.ack(pos) {
-                Ok(true) => self.st.counters.messages_acknowledged += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    // Not lost: back in the queue for the next receive.
-                    self.st.returned.insert(pos, now_ms);
-                    return Err(e.into());
-                }
-            }
+        if take.settled {
+            self.accept(pos, now_ms)?;
         } else {
             slot.unsettled.insert(tag, pos);
             st.delivering.insert(pos, (consumer, tag));

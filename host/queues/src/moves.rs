@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+use sluice_storage::StorageError;
+
 use crate::message::Message;
 use crate::queue::{Disposal, Locked, Move, Pos, Queue};
 use crate::types::Sent;
@@ -66,15 +68,11 @@ impl Locked<'_> {
 
     /// Acknowledges a message that leaves for nowhere, counting and warning once.
     fn drop_message(&mut self, pos: Pos, disposal: Disposal) {
-        match self.ack(pos) {
-            Ok(true) => self.count(disposal),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot drop a message");
-                // Kept, so it is not lost: it is met again at its next delivery.
-                self.st.returned.insert(pos, i64::MIN);
-                return;
-            }
+        if let Err(e) = self.ack_gone(pos, disposal) {
+            tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot drop a message");
+            // Kept, so it is not lost: it is met again at its next delivery.
+            self.st.returned.insert(pos, i64::MIN);
+            return;
         }
         let warned = &mut self.st.warned;
         let first = match disposal {
@@ -90,12 +88,16 @@ impl Locked<'_> {
         }
     }
 
-    fn count(&mut self, disposal: Disposal) {
-        let counters = &mut self.st.counters;
-        match disposal {
-            Disposal::Kill => counters.messages_killed += 1,
-            Disposal::Expire => counters.messages_expired += 1,
+    /// Acknowledges a message that left the queue by `disposal`, counted once.
+    fn ack_gone(&mut self, pos: Pos, disposal: Disposal) -> Result<(), StorageError> {
+        if self.ack(pos)? {
+            let counters = &mut self.st.counters;
+            match disposal {
+                Disposal::Kill => counters.messages_killed += 1,
+                Disposal::Expire => counters.messages_expired += 1,
+            }
         }
+        Ok(())
     }
 
     /// Records how routing a moving message went.
@@ -132,14 +134,10 @@ impl Locked<'_> {
     /// The destination holds the message durably: it leaves the source.
     pub fn complete_move(&mut self, pos: Pos, disposal: Disposal) {
         self.st.moving.remove(&pos);
-        match self.ack(pos) {
-            Ok(true) => self.count(disposal),
-            Ok(false) => {}
-            Err(e) => {
-                // Already at its destination: a later redelivery here is a duplicate, not a loss.
-                tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot acknowledge a moved message");
-                self.st.returned.insert(pos, i64::MIN);
-            }
+        if let Err(e) = self.ack_gone(pos, disposal) {
+            // Already at its destination: a later redelivery here is a duplicate, not a loss.
+            tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot acknowledge a moved message");
+            self.st.returned.insert(pos, i64::MIN);
         }
     }
 }

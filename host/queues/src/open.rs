@@ -25,18 +25,14 @@ impl Queues {
     /// Deletes the logs and cursors of queues and addresses the registry does not hold.
     /// Returns an id above every id met, so none is reused.
     pub(crate) fn remove_leftovers(&self, file: &RegistryFile) -> u64 {
-        let anycast: HashSet<u64> = file
-            .queues
-            .iter()
-            .filter(|q| q.routing == RoutingType::Anycast)
-            .map(|q| q.id)
-            .collect();
-        let multicast: HashSet<u64> = file
-            .queues
-            .iter()
-            .filter(|q| q.routing == RoutingType::Multicast)
-            .map(|q| q.id)
-            .collect();
+        let ids = |routing: RoutingType| -> HashSet<u64> {
+            file.queues
+                .iter()
+                .filter(|q| q.routing == routing)
+                .map(|q| q.id)
+                .collect()
+        };
+        let (anycast, multicast) = (ids(RoutingType::Anycast), ids(RoutingType::Multicast));
         let logs: HashSet<&str> = file
             .addresses
             .iter()

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::catalog::Catalog;
+use crate::catalog::{AddressEntry, Catalog};
 use crate::names::{self, Target};
 use crate::queue::{Queue, QueueAttrs};
 use crate::types::{ConsumerOptions, RoutingType};
@@ -180,13 +180,7 @@ impl Queues {
         if let Target::Queue { queue, .. } = target {
             return entry.queue(queue).cloned();
         }
-        let routing = options.routing.unwrap_or_else(|| {
-            natural_routing(
-                entry.anycast,
-                entry.multicast,
-                entry.settings.default_routing_type,
-            )
-        });
+        let routing = consumer_routing(entry, options.routing);
         if !entry.has(routing) {
             return None;
         }
@@ -195,6 +189,21 @@ impl Queues {
             RoutingType::Multicast => (options.subscription.as_deref()?, RoutingType::Multicast),
         };
         entry.queue(name).filter(|q| q.routing == routing).cloned()
+    }
+
+    /// Makes sure address `name` exists for a consumer that asked for routing type `asked`
+    /// (see [`Self::ensure_address`]); the routing type it consumes with.
+    fn ensure_consumer_address(
+        &self,
+        cat: &mut Catalog,
+        name: &str,
+        asked: Option<RoutingType>,
+    ) -> Result<RoutingType, QueuesError> {
+        self.ensure_address(cat, name, asked)?;
+        let Some(entry) = cat.addresses.get(name) else {
+            return Err(QueuesError::UnknownAddress(name.to_owned()));
+        };
+        Ok(consumer_routing(entry, asked))
     }
 
     /// The queue a consumer with `options` reads (not dynamic).
@@ -219,17 +228,7 @@ impl Queues {
                         delete_on_close: false,
                     });
                 }
-                self.ensure_address(&mut cat, address, options.routing)?;
-                let Some(entry) = cat.addresses.get(address) else {
-                    return Err(QueuesError::UnknownAddress(address.to_owned()));
-                };
-                let routing = options.routing.unwrap_or_else(|| {
-                    natural_routing(
-                        entry.anycast,
-                        entry.multicast,
-                        entry.settings.default_routing_type,
-                    )
-                });
+                let routing = self.ensure_consumer_address(&mut cat, address, options.routing)?;
                 let attrs = QueueAttrs {
                     durable: options.durable || routing == RoutingType::Anycast,
                     ..AUTO_CREATED
@@ -241,17 +240,7 @@ impl Queues {
                 })
             }
             Target::Address(address) => {
-                self.ensure_address(&mut cat, address, options.routing)?;
-                let Some(entry) = cat.addresses.get(address) else {
-                    return Err(QueuesError::UnknownAddress(address.to_owned()));
-                };
-                let routing = options.routing.unwrap_or_else(|| {
-                    natural_routing(
-                        entry.anycast,
-                        entry.multicast,
-                        entry.settings.default_routing_type,
-                    )
-                });
+                let routing = self.ensure_consumer_address(&mut cat, address, options.routing)?;
                 self.ensure_address(&mut cat, address, Some(routing))?;
                 match routing {
                     RoutingType::Anycast => self.anycast_consumer_queue(&mut cat, address),
@@ -381,12 +370,12 @@ impl Queues {
     }
 }
 
-/// The routing type of a consumer that asked for none: the address's only one, else the
-/// settings' default.
-fn natural_routing(anycast: bool, multicast: bool, default: RoutingType) -> RoutingType {
-    match (anycast, multicast) {
+/// The routing type a consumer of `entry` uses: the one it asked for; if none, the address's
+/// only one, else the settings' default.
+fn consumer_routing(entry: &AddressEntry, asked: Option<RoutingType>) -> RoutingType {
+    asked.unwrap_or(match (entry.anycast, entry.multicast) {
         (true, false) => RoutingType::Anycast,
         (false, true) => RoutingType::Multicast,
-        _ => default,
-    }
+        _ => entry.settings.default_routing_type,
+    })
 }

@@ -73,7 +73,9 @@ impl Locked<'_> {
         first_error.map_or(Ok(()), Err)
     }
 
-    fn accept(&mut self, pos: Pos, now_ms: i64) -> Result<(), QueuesError> {
+    /// Acknowledges the message at `pos`, counted once. On a storage fault it is not lost: it
+    /// goes back to the queue, due at `now_ms`.
+    pub(crate) fn accept(&mut self, pos: Pos, now_ms: i64) -> Result<(), QueuesError> {
         match self.ack(pos) {
             Ok(true) => {
                 self.st.counters.messages_acknowledged += 1;

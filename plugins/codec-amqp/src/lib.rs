@@ -73,13 +73,12 @@ impl Codec for AmqpCodec {
     type Connection = AmqpConnection;
 
     fn info() -> PluginInfo {
-        let version = match option_env!("SLUICE_BUILD_TAG") {
-            Some(tag) if !tag.is_empty() => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
-            _ => env!("CARGO_PKG_VERSION").to_owned(),
-        };
         PluginInfo {
             name: NAME.to_owned(),
-            version,
+            version: sluice_sdk::plugin_version(
+                env!("CARGO_PKG_VERSION"),
+                option_env!("SLUICE_BUILD_TAG"),
+            ),
         }
     }
 }

@@ -58,13 +58,12 @@ impl Codec for KafkaCodec {
     type Connection = KafkaConnection;
 
     fn info() -> PluginInfo {
-        let version = match option_env!("SLUICE_BUILD_TAG") {
-            Some(tag) if !tag.is_empty() => format!("{}+{tag}", env!("CARGO_PKG_VERSION")),
-            _ => env!("CARGO_PKG_VERSION").to_owned(),
-        };
         PluginInfo {
             name: NAME.to_owned(),
-            version,
+            version: sluice_sdk::plugin_version(
+                env!("CARGO_PKG_VERSION"),
+                option_env!("SLUICE_BUILD_TAG"),
+            ),
         }
     }
 }

@@ -28,3 +28,23 @@ pub mod bindings {
 }
 
 pub mod codec;
+
+/// The version a plugin reports in its `plugin-info`: its package version, followed by the
+/// build tag as semver build metadata (`0.4.0+swap-a`) when there is a non-empty one.
+///
+/// Pass the plugin's own `env!("CARGO_PKG_VERSION")` and `option_env!("SLUICE_BUILD_TAG")`:
+/// both macros read the crate they are written in, so they must be written in the plugin, not
+/// here. The tag tells apart two builds of one version (the host's hot-swap tests load two).
+///
+/// ```
+/// use sluice_sdk::plugin_version;
+/// assert_eq!(plugin_version("0.4.0", Some("swap-a")), "0.4.0+swap-a");
+/// assert_eq!(plugin_version("0.4.0", Some("")), "0.4.0");
+/// assert_eq!(plugin_version("0.4.0", None), "0.4.0");
+/// ```
+pub fn plugin_version(pkg_version: &str, build_tag: Option<&str>) -> String {
+    match build_tag {
+        Some(tag) if !tag.is_empty() => format!("{pkg_version}+{tag}"),
+        _ => pkg_version.to_owned(),
+    }
+}

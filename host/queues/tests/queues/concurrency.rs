@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sluice_queues::{AddressSettingsRule, Outcome, QueuesConfig};
 
-use crate::kit::{Broker, NOW, anycast_queue, bodies, message};
+use crate::kit::{Broker, NOW, anycast_queue, bodies, message, rule};
 
 const SENDERS: usize = 2;
 const PER_SENDER: usize = 300;
@@ -106,12 +106,5 @@ fn concurrent_senders_consumers_and_ticks_lose_and_duplicate_nothing() {
             (0, 0),
             "{name}"
         );
-    }
-}
-
-fn rule(pattern: &str) -> AddressSettingsRule {
-    AddressSettingsRule {
-        pattern: pattern.into(),
-        ..Default::default()
     }
 }

@@ -1,15 +1,10 @@
 //! Restarts: durable queues come back with their unacknowledged messages and delivery counts;
 //! non-durable and temporary ones are gone, with what they left in storage.
 
-use sluice_queues::{ConsumerOptions, Outcome, QueuesConfig, RoutingType};
+use sluice_queues::{Outcome, QueuesConfig, RoutingType};
 use sluice_storage::Durability;
 
-use crate::kit::{Broker, MANY, NOW, anycast_queue, bodies, numbered, refs};
-
-const FAILED: Outcome = Outcome::Modified {
-    delivery_failed: true,
-    undeliverable_here: false,
-};
+use crate::kit::{Broker, FAILED, MANY, NOW, anycast_queue, bodies, numbered, refs};
 
 #[test]
 fn a_durable_queue_keeps_its_unacknowledged_messages_and_delivery_counts_across_a_reopen() {
@@ -66,16 +61,7 @@ fn non_durable_and_temporary_queues_are_gone_after_a_restart() {
     let broker = Broker::new(QueuesConfig::default());
     broker.subscriber(1, "feed", "fleeting", false);
     broker.consumer(1, "feed", Some(RoutingType::Multicast));
-    let dynamic = broker
-        .queues
-        .open_consumer(
-            1,
-            ConsumerOptions {
-                dynamic: true,
-                ..ConsumerOptions::default()
-            },
-        )
-        .unwrap();
+    let dynamic = broker.dynamic_consumer(1);
     broker.send(&dynamic.address, None, &["x"]);
     broker.subscriber(1, "feed", "lasting", true);
     assert_eq!(broker.queues.stats().len(), 4);

@@ -29,16 +29,11 @@ fn expiring(body: &str, expiry_ms: i64) -> Message {
 #[test]
 fn a_message_found_expired_at_delivery_goes_to_the_expiry_queue() {
     let broker = Broker::new(with_expiry_queue());
-    broker
-        .queues
-        .send(
-            1,
-            "orders",
-            None,
-            vec![expiring("stale", NOW + 10), message("fresh")],
-            NOW,
-        )
-        .unwrap();
+    broker.send_messages(
+        "orders",
+        None,
+        vec![expiring("stale", NOW + 10), message("fresh")],
+    );
     let c = broker.consumer(1, "orders", None);
     let got = broker.receive_at(1, c, MANY, NOW + 10);
     assert_eq!(bodies(&got), ["fresh"]);
@@ -57,16 +52,7 @@ fn a_message_found_expired_at_delivery_goes_to_the_expiry_queue() {
 #[test]
 fn tick_moves_expired_messages_nobody_consumes() {
     let broker = Broker::new(with_expiry_queue());
-    broker
-        .queues
-        .send(
-            1,
-            "orders",
-            None,
-            vec![expiring("short-lived", NOW + 100)],
-            NOW,
-        )
-        .unwrap();
+    broker.send_messages("orders", None, vec![expiring("short-lived", NOW + 100)]);
     broker.queues.tick(NOW + 99);
     assert_eq!(broker.stats("orders", "orders").message_count, 1);
     broker.queues.tick(NOW + 100);
@@ -85,10 +71,7 @@ fn tick_moves_expired_messages_nobody_consumes() {
 #[test]
 fn tick_leaves_a_message_a_consumer_holds() {
     let broker = Broker::new(with_expiry_queue());
-    broker
-        .queues
-        .send(1, "orders", None, vec![expiring("held", NOW + 100)], NOW)
-        .unwrap();
+    broker.send_messages("orders", None, vec![expiring("held", NOW + 100)]);
     let c = broker.consumer(1, "orders", None);
     assert_eq!(bodies(&broker.receive(1, c, MANY)), ["held"]);
     broker.queues.tick(NOW + 1000);
@@ -116,10 +99,7 @@ fn without_an_expiry_address_an_expired_message_is_dropped_and_counted() {
         addresses: vec![anycast_queue("plain")],
         ..QueuesConfig::default()
     });
-    broker
-        .queues
-        .send(1, "plain", None, vec![expiring("gone", NOW + 1)], NOW)
-        .unwrap();
+    broker.send_messages("plain", None, vec![expiring("gone", NOW + 1)]);
     broker.queues.tick(NOW + 1);
     let stats = broker.stats("plain", "plain");
     assert_eq!((stats.messages_expired, stats.message_count), (1, 0));

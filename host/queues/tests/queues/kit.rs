@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use sluice_queues::{
-    ConsumerOptions, Delivery, Message, Outcome, QueueStats, Queues, QueuesConfig, RoutingType,
-    Sent,
+    AddressSettingsRule, ConsumerInfo, ConsumerOptions, Delivery, Message, Outcome, QueueStats,
+    Queues, QueuesConfig, Received, RoutingType, Sent,
 };
 use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
 
@@ -15,6 +15,11 @@ pub const NOW: i64 = 1_700_000_000_000;
 pub const MANY: u32 = 1000;
 /// And this many bytes.
 pub const MANY_BYTES: u32 = 1 << 20;
+/// A failed delivery: counted, and the message redelivered (or dead-lettered at the limit).
+pub const FAILED: Outcome = Outcome::Modified {
+    delivery_failed: true,
+    undeliverable_here: false,
+};
 
 /// A storage and the model over it, in a directory removed when dropped.
 pub struct Broker {
@@ -35,6 +40,16 @@ impl Broker {
     pub fn with_durability(config: QueuesConfig, durability: Durability) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let storage = open_storage(&dir, durability);
+        Broker::over(storage, config, durability, dir)
+    }
+
+    /// The model opened over `storage`.
+    fn over(
+        storage: Arc<Storage>,
+        config: QueuesConfig,
+        durability: Durability,
+        dir: tempfile::TempDir,
+    ) -> Broker {
         let queues = Queues::open(storage.clone(), config.clone()).unwrap();
         Broker {
             queues,
@@ -45,8 +60,8 @@ impl Broker {
         }
     }
 
-    /// The model dropped and opened again over the same storage.
-    pub fn reopen_model(self) -> Broker {
+    /// The model dropped; what it stood on.
+    fn without_model(self) -> (Arc<Storage>, QueuesConfig, Durability, tempfile::TempDir) {
         let Broker {
             queues,
             storage,
@@ -55,14 +70,13 @@ impl Broker {
             dir,
         } = self;
         drop(queues);
-        let queues = Queues::open(storage.clone(), config.clone()).unwrap();
-        Broker {
-            queues,
-            storage,
-            config,
-            durability,
-            dir,
-        }
+        (storage, config, durability, dir)
+    }
+
+    /// The model dropped and opened again over the same storage.
+    pub fn reopen_model(self) -> Broker {
+        let (storage, config, durability, dir) = self.without_model();
+        Broker::over(storage, config, durability, dir)
     }
 
     /// The model dropped and opened again over the same storage with another configuration.
@@ -74,29 +88,28 @@ impl Broker {
     /// The model and storage both dropped (without a flush, as in a crash of the process)
     /// and opened again on the same directory.
     pub fn restart(self) -> Broker {
-        let Broker {
-            queues,
-            storage,
-            config,
-            durability,
-            dir,
-        } = self;
-        drop(queues);
+        let (storage, config, durability, dir) = self.without_model();
         drop(storage);
         let storage = open_storage(&dir, durability);
-        let queues = Queues::open(storage.clone(), config.clone()).unwrap();
-        Broker {
-            queues,
-            storage,
-            config,
-            durability,
-            dir,
-        }
+        Broker::over(storage, config, durability, dir)
     }
 
     /// Sends messages with these bodies.
     pub fn send(&self, address: &str, routing: Option<RoutingType>, bodies: &[&str]) -> Sent {
-        let messages = bodies.iter().map(|b| message(b)).collect();
+        self.send_messages(
+            address,
+            routing,
+            bodies.iter().map(|b| message(b)).collect(),
+        )
+    }
+
+    /// Sends these messages at [`NOW`].
+    pub fn send_messages(
+        &self,
+        address: &str,
+        routing: Option<RoutingType>,
+        messages: Vec<Message>,
+    ) -> Sent {
         self.queues
             .send(1, address, routing, messages, NOW)
             .unwrap()
@@ -134,12 +147,32 @@ impl Broker {
             .id
     }
 
+    /// Opens a dynamic consumer on `connection`: a temporary address and queue of its own.
+    pub fn dynamic_consumer(&self, connection: u64) -> ConsumerInfo {
+        self.queues
+            .open_consumer(
+                connection,
+                ConsumerOptions {
+                    dynamic: true,
+                    ..ConsumerOptions::default()
+                },
+            )
+            .unwrap()
+    }
+
     /// Takes up to `max` deliveries, unsettled, at `now`.
     pub fn receive_at(&self, connection: u64, consumer: u64, max: u32, now: i64) -> Vec<Delivery> {
         self.queues
             .receive(connection, consumer, max, MANY_BYTES, false, now)
             .unwrap()
             .deliveries
+    }
+
+    /// Takes everything there is, unsettled, with the version the answer was given at.
+    pub fn receive_all(&self, connection: u64, consumer: u64) -> Received {
+        self.queues
+            .receive(connection, consumer, MANY, MANY_BYTES, false, NOW)
+            .unwrap()
     }
 
     /// Takes up to `max` deliveries, unsettled.
@@ -257,5 +290,13 @@ pub fn queue(name: &str, routing: RoutingType) -> sluice_queues::QueueConfig {
         exclusive: false,
         max_consumers: -1,
         purge_on_no_consumers: false,
+    }
+}
+
+/// Address settings for addresses matching `pattern`, all else default.
+pub fn rule(pattern: &str) -> AddressSettingsRule {
+    AddressSettingsRule {
+        pattern: pattern.into(),
+        ..Default::default()
     }
 }

@@ -113,10 +113,7 @@ fn a_kafka_topic_is_a_multicast_address_and_sent_messages_are_its_records() {
             ..message(&format!("value of {k}"))
         })
         .collect();
-    let sent = broker
-        .queues
-        .send(1, "events", None, messages, NOW)
-        .unwrap();
+    let sent = broker.send_messages("events", None, messages);
     assert_eq!(sent.routed, 12);
     let mut records = Vec::new();
     for p in 0..3 {
@@ -251,7 +248,7 @@ fn a_subscription_follows_partitions_a_kafka_client_adds() {
             ..message(&format!("v{i}"))
         })
         .collect();
-    broker.queues.send(1, "grow", None, keyed, NOW).unwrap();
+    broker.send_messages("grow", None, keyed);
     let used = (0..3)
         .filter(|&p| broker.storage.offsets("grow", p).unwrap().log_end > 0)
         .count();

@@ -154,16 +154,7 @@ fn invalid_names_are_refused() {
 #[test]
 fn a_dynamic_consumer_gets_a_temporary_queue_deleted_with_its_connection() {
     let broker = Broker::new(QueuesConfig::default());
-    let info = broker
-        .queues
-        .open_consumer(
-            7,
-            ConsumerOptions {
-                dynamic: true,
-                ..ConsumerOptions::default()
-            },
-        )
-        .unwrap();
+    let info = broker.dynamic_consumer(7);
     assert!(info.address.starts_with("sluice.temp."));
     assert_eq!(
         (info.queue.as_str(), info.routing),

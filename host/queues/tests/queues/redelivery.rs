@@ -3,12 +3,7 @@
 
 use sluice_queues::{AddressSettingsRule, Outcome, QueuesConfig};
 
-use crate::kit::{Broker, MANY, NOW, anycast_queue, bodies};
-
-const FAILED: Outcome = Outcome::Modified {
-    delivery_failed: true,
-    undeliverable_here: false,
-};
+use crate::kit::{Broker, FAILED, MANY, NOW, anycast_queue, bodies};
 
 #[test]
 fn a_released_message_is_redelivered_at_once_with_the_same_delivery_count() {

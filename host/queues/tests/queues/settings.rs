@@ -3,14 +3,7 @@
 
 use sluice_queues::{AddressConfig, AddressSettingsRule, Outcome, QueuesConfig, RoutingType};
 
-use crate::kit::{Broker, MANY, anycast_queue, queue};
-
-fn rule(pattern: &str) -> AddressSettingsRule {
-    AddressSettingsRule {
-        pattern: pattern.into(),
-        ..Default::default()
-    }
-}
+use crate::kit::{Broker, MANY, anycast_queue, queue, rule};
 
 /// Where a message failing on `address` ends up, as (dead-letter queue, failed attempts).
 fn dead_letter_of(broker: &Broker, address: &str) -> (String, u32) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sluice_queues::{Outcome, QueuesConfig};
 
-use crate::kit::{Broker, MANY, NOW, anycast_queue, bodies};
+use crate::kit::{Broker, NOW, anycast_queue, bodies};
 
 /// Long enough for any wake on a loaded machine, short enough to fail fast.
 const WAKE_WITHIN: Duration = Duration::from_secs(10);
@@ -17,10 +17,7 @@ async fn the_version_passes_when_a_message_arrives() {
         ..QueuesConfig::default()
     }));
     let c = broker.consumer(1, "q", None);
-    let empty = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
+    let empty = broker.receive_all(1, c);
     assert!(empty.deliveries.is_empty());
     let mut watch = broker.queues.watch(c).unwrap();
     assert!(!watch.passed(empty.version));
@@ -37,10 +34,7 @@ async fn the_version_passes_when_a_message_arrives() {
         .await
         .unwrap()
         .unwrap();
-    let got = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
+    let got = broker.receive_all(1, c);
     assert_eq!(bodies(&got.deliveries), ["wake up"]);
     assert!(got.version >= empty.version);
 }
@@ -53,14 +47,8 @@ async fn the_version_passes_on_a_release_and_when_the_consumer_closes() {
     });
     broker.send("q", None, &["m"]);
     let c = broker.consumer(1, "q", None);
-    let got = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
-    let after = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
+    let got = broker.receive_all(1, c);
+    let after = broker.receive_all(1, c);
     assert!(after.deliveries.is_empty());
     let mut watch = broker.queues.watch(c).unwrap();
     assert!(!watch.passed(after.version));
@@ -70,15 +58,9 @@ async fn the_version_passes_on_a_release_and_when_the_consumer_closes() {
         .unwrap();
     assert!(watch.passed(after.version));
 
-    let again = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
+    let again = broker.receive_all(1, c);
     assert_eq!(bodies(&again.deliveries), ["m"]);
-    let idle = broker
-        .queues
-        .receive(1, c, MANY, 1 << 20, false, NOW)
-        .unwrap();
+    let idle = broker.receive_all(1, c);
     let watch = broker.queues.watch(c).unwrap();
     assert!(!watch.passed(idle.version));
     broker.queues.close_consumer(1, c, NOW);

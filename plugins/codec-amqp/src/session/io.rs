@@ -237,36 +237,30 @@ impl Io {
     ) -> Result<u32, CodecError> {
         let delivery_id = self.next_delivery_id;
         self.next_delivery_id = self.next_delivery_id.wrapping_add(1);
+        // Frames after the first carry only the handle and `more`.
+        let continuation = |more: bool| Transfer {
+            handle: handle.into(),
+            delivery_id: None,
+            delivery_tag: None,
+            message_format: None,
+            settled: None,
+            more,
+            rcv_settle_mode: None,
+            state: None,
+            resume: false,
+            aborted: false,
+            batchable: false,
+        };
         let first = |more: bool| {
             Performative::Transfer(Transfer {
-                handle: handle.into(),
                 delivery_id: Some(delivery_id),
                 delivery_tag: Some(Binary::from(tag.to_be_bytes().to_vec())),
                 message_format: Some(0),
                 settled: Some(settled),
-                more,
-                rcv_settle_mode: None,
-                state: None,
-                resume: false,
-                aborted: false,
-                batchable: false,
+                ..continuation(more)
             })
         };
-        let next = |more: bool| {
-            Performative::Transfer(Transfer {
-                handle: handle.into(),
-                delivery_id: None,
-                delivery_tag: None,
-                message_format: None,
-                settled: None,
-                more,
-                rcv_settle_mode: None,
-                state: None,
-                resume: false,
-                aborted: false,
-                batchable: false,
-            })
-        };
+        let next = |more: bool| Performative::Transfer(continuation(more));
         let max_frame = usize::try_from(max_frame).unwrap_or(usize::MAX);
         // `more: true` encodes at least as long as `more: false`, so sizing by it is safe.
         let mut body = encode("a transfer", &first(true))?;

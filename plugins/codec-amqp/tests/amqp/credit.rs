@@ -1,31 +1,11 @@
 //! Link credit both ways: what we grant client senders, what client receivers grant us, drain.
 
 use fe2o3_amqp_types::messaging::{Accepted, DeliveryState};
-use sluice_sdk::codec::Message;
 
 use crate::peer::*;
 
-fn record(n: u8) -> Message {
-    Message {
-        key: None,
-        value: Some(vec![n]),
-        headers: Vec::new(),
-        timestamp_ms: 1,
-        durable: true,
-        expiry_ms: None,
-    }
-}
-
 fn presettled(from: u32, to: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for id in from..to {
-        bytes.extend(amqp(
-            0,
-            &transfer(0, id, true, false),
-            &message(false, b"m"),
-        ));
-    }
-    bytes
+    client_deliveries(from..to, true, |_| message(false, b"m"))
 }
 
 #[test]
@@ -47,15 +27,7 @@ fn a_sender_link_has_its_credit_topped_up_once_half_is_used() {
 fn a_transfer_beyond_the_credit_detaches_with_transfer_limit_exceeded() {
     let mut peer = Peer::opened();
     peer.attach_sender(0, "q");
-    let mut bytes = Vec::new();
-    for id in 0..1001 {
-        bytes.extend(amqp(
-            0,
-            &transfer(0, id, false, false),
-            &message(false, b"m"),
-        ));
-    }
-    let items = peer.input(&bytes);
+    let items = peer.input(&client_deliveries(0..1001, false, |_| message(false, b"m")));
     // What arrived within the credit is stored and accepted first.
     let d = dispositions(&items);
     assert_eq!((d[0].first, d[0].last), (0, Some(999)));
@@ -80,7 +52,7 @@ fn a_transfer_beyond_the_credit_detaches_with_transfer_limit_exceeded() {
 fn a_client_receiver_gets_no_more_than_its_credit() {
     let mut peer = Peer::opened();
     for n in 0..5 {
-        peer.host.enqueue("q", record(n));
+        peer.host.enqueue("q", record(vec![n]));
     }
     let items = peer.attach_receiver(0, "q", 2);
     assert_eq!(deliveries(&items).len(), 2);
@@ -98,7 +70,7 @@ fn a_client_receiver_gets_no_more_than_its_credit() {
 #[test]
 fn drain_with_nothing_left_uses_up_the_credit_and_says_so() {
     let mut peer = Peer::opened();
-    peer.host.enqueue("q", record(1));
+    peer.host.enqueue("q", record(vec![1]));
     peer.input(&amqp(0, &receiver(0, source("q")), &[]));
     let items = peer.input(&amqp(0, &flow(0, 0, 5, true, false), &[]));
     assert_eq!(deliveries(&items).len(), 1);
@@ -118,7 +90,7 @@ fn a_receiver_with_nothing_to_take_waits_on_its_consumer() {
     assert!(deliveries(&items).is_empty());
     let wait = peer.consumer_wait().expect("a consumer wait");
     assert_eq!(wait.consumers[0].consumer, 1);
-    peer.host.enqueue("q", record(7));
+    peer.host.enqueue("q", record(vec![7]));
     let items = peer.wake(wait.token, false);
     assert_eq!(deliveries(&items).len(), 1);
     // Credit is left and the queue is empty again: a new wait past the new version.

@@ -5,26 +5,14 @@ use fe2o3_amqp_types::messaging::{
     Accepted, DeliveryState, Modified, Received, Rejected, Released,
 };
 use fe2o3_amqp_types::performatives::Performative;
-use sluice_sdk::codec::Message;
 
 use crate::peer::*;
-
-fn record(n: u8) -> Message {
-    Message {
-        key: None,
-        value: Some(vec![n]),
-        headers: Vec::new(),
-        timestamp_ms: 1,
-        durable: true,
-        expiry_ms: None,
-    }
-}
 
 /// A client holding `n` unsettled deliveries (ids and host tags from 0 and 1).
 fn receiving(n: u8) -> Peer {
     let mut peer = Peer::opened();
     for i in 0..n {
-        peer.host.enqueue("q", record(i));
+        peer.host.enqueue("q", record(vec![i]));
     }
     let items = peer.attach_receiver(0, "q", 100);
     assert_eq!(deliveries(&items).len(), n as usize);
@@ -106,7 +94,7 @@ fn a_disposition_range_settles_every_delivery_in_it() {
 #[test]
 fn an_outcome_without_settling_is_answered_with_a_settled_disposition() {
     let mut peer = Peer::opened();
-    peer.host.enqueue("q", record(1));
+    peer.host.enqueue("q", record(vec![1]));
     let mut attach = receiver(0, source("q"));
     if let Performative::Attach(a) = &mut attach {
         a.rcv_settle_mode = ReceiverSettleMode::Second;
@@ -156,7 +144,7 @@ fn a_non_terminal_state_settles_nothing() {
 #[test]
 fn settling_without_an_outcome_uses_the_default_outcome() {
     let mut peer = Peer::opened();
-    peer.host.enqueue("q", record(1));
+    peer.host.enqueue("q", record(vec![1]));
     let items = peer.attach_receiver(0, "q", 1);
     let source = attaches(&items)[0].source.clone().unwrap();
     assert!(matches!(
@@ -181,7 +169,7 @@ fn settling_without_an_outcome_uses_the_default_outcome() {
 #[test]
 fn a_pre_settled_receiver_is_delivered_settled_and_tracks_nothing() {
     let mut peer = Peer::opened();
-    peer.host.enqueue("q", record(1));
+    peer.host.enqueue("q", record(vec![1]));
     peer.input(&amqp(
         0,
         &receiver_mode(0, source("q"), SenderSettleMode::Settled),

@@ -75,23 +75,25 @@ impl Full {
         }
     }
 
+    /// Every section, in order.
     fn sent(&self) -> Vec<u8> {
-        [
-            self.header.as_slice(),
-            &self.delivery_annotations,
-            &self.message_annotations,
-            &self.properties,
-            &self.application_properties,
-            &self.body,
-            &self.footer,
-        ]
-        .concat()
+        self.sections(true)
     }
 
     /// What another AMQP client must receive: everything but the delivery annotations.
     fn kept(&self) -> Vec<u8> {
+        self.sections(false)
+    }
+
+    fn sections(&self, delivery_annotations: bool) -> Vec<u8> {
+        let delivery_annotations: &[u8] = if delivery_annotations {
+            &self.delivery_annotations
+        } else {
+            &[]
+        };
         [
             self.header.as_slice(),
+            delivery_annotations,
             &self.message_annotations,
             &self.properties,
             &self.application_properties,
@@ -112,6 +114,31 @@ fn round_trip(payload: &[u8]) -> (Message, Vec<u8>) {
     let items = peer.attach_receiver(1, "rt", 1);
     let got = deliveries(&items).remove(0).1;
     (stored, got)
+}
+
+/// A message as an AMQP client decodes it.
+type AmqpMessage = fe2o3_amqp_types::messaging::Message<Body<Value>>;
+
+fn decode(bytes: &[u8]) -> AmqpMessage {
+    Body::<Value>::decode_message_from_reader(serde_amqp::read::SliceReader::new(bytes)).unwrap()
+}
+
+/// What an AMQP client receives of `record`, stored as a Kafka client would have stored it:
+/// the bytes, and the message they decode to.
+fn received_by_amqp(record: Message) -> (Vec<u8>, AmqpMessage) {
+    let mut peer = Peer::opened();
+    peer.host.enqueue("events", record);
+    let items = peer.attach_receiver(0, "events", 1);
+    let got = deliveries(&items).remove(0).1;
+    let message = decode(&got);
+    (got, message)
+}
+
+/// The `x-opt-partition-key` message annotation.
+fn partition_key(annotations: Option<MessageAnnotations>) -> Option<Value> {
+    annotations?
+        .get(&OwnedKey::Symbol(Symbol::from("x-opt-partition-key")))
+        .cloned()
 }
 
 fn header<'a>(m: &'a Message, key: &str) -> Option<&'a [u8]> {
@@ -214,10 +241,7 @@ fn a_redelivered_message_carries_its_delivery_count() {
     peer.input(&amqp(0, &detach(1), &[]));
     let items = peer.attach_receiver(2, "rt", 1);
     let got = deliveries(&items).remove(0).1;
-    let message =
-        Body::<Value>::decode_message_from_reader(serde_amqp::read::SliceReader::new(&got))
-            .unwrap();
-    let h = message.header.unwrap();
+    let h = decode(&got).header.unwrap();
     assert_eq!(
         (h.delivery_count, h.first_acquirer, h.priority),
         (1, false, Priority(7))
@@ -231,45 +255,33 @@ fn a_redelivered_message_carries_its_delivery_count() {
 
 #[test]
 fn a_kafka_record_maps_to_data_annotation_and_application_properties() {
-    let mut peer = Peer::opened();
-    peer.host.enqueue(
-        "events",
-        Message {
-            key: Some(b"k1".to_vec()),
-            value: Some(b"payload".to_vec()),
-            headers: vec![
-                RecordHeader {
-                    key: "trace".into(),
-                    value: Some(b"abc".to_vec()),
-                },
-                RecordHeader {
-                    key: "raw".into(),
-                    value: Some(vec![0xff, 0xfe]),
-                },
-                RecordHeader {
-                    key: "flag".into(),
-                    value: None,
-                },
-                RecordHeader {
-                    key: "sluice-expiry-ms".into(),
-                    value: Some(b"99".to_vec()),
-                },
-            ],
-            timestamp_ms: 1234,
-            durable: true,
-            expiry_ms: None,
-        },
-    );
-    let items = peer.attach_receiver(0, "events", 1);
-    let got = deliveries(&items).remove(0).1;
-    let m = Body::<Value>::decode_message_from_reader(serde_amqp::read::SliceReader::new(&got))
-        .unwrap();
+    let (_, m) = received_by_amqp(Message {
+        key: Some(b"k1".to_vec()),
+        value: Some(b"payload".to_vec()),
+        headers: vec![
+            RecordHeader {
+                key: "trace".into(),
+                value: Some(b"abc".to_vec()),
+            },
+            RecordHeader {
+                key: "raw".into(),
+                value: Some(vec![0xff, 0xfe]),
+            },
+            RecordHeader {
+                key: "flag".into(),
+                value: None,
+            },
+            RecordHeader {
+                key: "sluice-expiry-ms".into(),
+                value: Some(b"99".to_vec()),
+            },
+        ],
+        timestamp_ms: 1234,
+        durable: true,
+        expiry_ms: None,
+    });
     assert!(m.header.unwrap().durable);
-    let key = m
-        .message_annotations
-        .unwrap()
-        .get(&OwnedKey::Symbol(Symbol::from("x-opt-partition-key")))
-        .cloned();
+    let key = partition_key(m.message_annotations);
     assert_eq!(key, Some(Value::String("k1".into())));
     let p = m.properties.unwrap();
     assert_eq!(p.creation_time, Some(Timestamp::from_milliseconds(1234)));
@@ -290,61 +302,41 @@ fn a_kafka_record_maps_to_data_annotation_and_application_properties() {
 
 #[test]
 fn a_tombstone_reaches_amqp_clients_as_an_empty_data_section() {
-    let mut peer = Peer::opened();
-    peer.host.enqueue(
-        "events",
-        Message {
-            key: Some(vec![0xff]),
-            value: None,
-            headers: Vec::new(),
-            timestamp_ms: 1,
-            durable: true,
-            expiry_ms: None,
-        },
-    );
-    let items = peer.attach_receiver(0, "events", 1);
-    let got = deliveries(&items).remove(0).1;
+    let (got, m) = received_by_amqp(Message {
+        key: Some(vec![0xff]),
+        value: None,
+        headers: Vec::new(),
+        timestamp_ms: 1,
+        durable: true,
+        expiry_ms: None,
+    });
     assert!(got.ends_with(&enc(&Data(Binary::from(Vec::new())))));
-    let m = Body::<Value>::decode_message_from_reader(serde_amqp::read::SliceReader::new(&got))
-        .unwrap();
-    let key = m
-        .message_annotations
-        .unwrap()
-        .get(&OwnedKey::Symbol(Symbol::from("x-opt-partition-key")))
-        .cloned();
+    let key = partition_key(m.message_annotations);
     assert_eq!(key, Some(Value::Binary(Binary::from(vec![0xff]))));
 }
 
 #[test]
 fn a_record_header_that_is_not_a_section_is_left_out() {
-    let mut peer = Peer::opened();
-    peer.host.enqueue(
-        "events",
-        Message {
-            key: None,
-            value: Some(b"v".to_vec()),
-            headers: vec![
-                RecordHeader {
-                    key: HEADER.into(),
-                    value: Some(vec![1, 2, 3]),
-                },
-                RecordHeader {
-                    key: MESSAGE_ANNOTATIONS.into(),
-                    value: Some(enc(&MessageAnnotations(annotations(&[(
-                        "a",
-                        Value::Int(1),
-                    )])))),
-                },
-            ],
-            timestamp_ms: 1,
-            durable: true,
-            expiry_ms: None,
-        },
-    );
-    let items = peer.attach_receiver(0, "events", 1);
-    let got = deliveries(&items).remove(0).1;
-    let m = Body::<Value>::decode_message_from_reader(serde_amqp::read::SliceReader::new(&got))
-        .unwrap();
+    let (_, m) = received_by_amqp(Message {
+        key: None,
+        value: Some(b"v".to_vec()),
+        headers: vec![
+            RecordHeader {
+                key: HEADER.into(),
+                value: Some(vec![1, 2, 3]),
+            },
+            RecordHeader {
+                key: MESSAGE_ANNOTATIONS.into(),
+                value: Some(enc(&MessageAnnotations(annotations(&[(
+                    "a",
+                    Value::Int(1),
+                )])))),
+            },
+        ],
+        timestamp_ms: 1,
+        durable: true,
+        expiry_ms: None,
+    });
     assert!(m.header.is_none());
     assert!(m.message_annotations.is_some());
 }

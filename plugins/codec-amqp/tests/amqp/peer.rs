@@ -10,7 +10,7 @@ use fe2o3_amqp_types::sasl::{SaslInit, SaslMechanisms, SaslOutcome};
 use serde_amqp::primitives::{Binary, Symbol};
 use serde_amqp::serde::Serialize;
 use sluice_codec_amqp::AmqpConnection;
-use sluice_sdk::codec::{Connection, ConnectionInfo, Output, Wait};
+use sluice_sdk::codec::{Connection, ConnectionInfo, Message, Output, Wait};
 
 use crate::host::FakeHost;
 
@@ -335,25 +335,24 @@ pub fn flow(
     })
 }
 
+/// The first frame of delivery `id`, tagged with `id`.
 pub fn transfer(handle: u32, id: u32, settled: bool, more: bool) -> Performative {
     Performative::Transfer(Transfer {
-        handle: Handle(handle),
         delivery_id: Some(id),
         delivery_tag: Some(Binary::from(id.to_be_bytes().to_vec())),
         message_format: Some(0),
         settled: Some(settled),
-        more,
-        rcv_settle_mode: None,
-        state: None,
-        resume: false,
-        aborted: false,
-        batchable: false,
+        ..continuation(handle, more)
     })
 }
 
 /// A continuation frame of a multi-frame transfer.
 pub fn more(handle: u32, more: bool) -> Performative {
-    Performative::Transfer(Transfer {
+    Performative::Transfer(continuation(handle, more))
+}
+
+fn continuation(handle: u32, more: bool) -> Transfer {
+    Transfer {
         handle: Handle(handle),
         delivery_id: None,
         delivery_tag: None,
@@ -365,7 +364,20 @@ pub fn more(handle: u32, more: bool) -> Performative {
         resume: false,
         aborted: false,
         batchable: false,
-    })
+    }
+}
+
+/// One-frame deliveries `ids` on handle 0, in one byte stream; `payload` gives each message.
+pub fn client_deliveries(
+    ids: std::ops::Range<u32>,
+    settled: bool,
+    payload: impl Fn(u32) -> Vec<u8>,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for id in ids {
+        bytes.extend(amqp(0, &transfer(0, id, settled, false), &payload(id)));
+    }
+    bytes
 }
 
 pub fn disposition(
@@ -390,6 +402,18 @@ pub fn detach(handle: u32) -> Performative {
         closed: true,
         error: None,
     })
+}
+
+/// A record as the host stores it: durable, keyless, holding `value`.
+pub fn record(value: Vec<u8>) -> Message {
+    Message {
+        key: None,
+        value: Some(value),
+        headers: Vec::new(),
+        timestamp_ms: 1,
+        durable: true,
+        expiry_ms: None,
+    }
 }
 
 /// A message of one header section and one data section.
@@ -515,6 +539,11 @@ pub fn condition(e: &fe2o3_amqp_types::definitions::Error) -> String {
     serde_amqp::from_slice::<Symbol>(&serde_amqp::to_vec(&e.condition).unwrap())
         .unwrap()
         .0
+}
+
+/// The first detach's error condition, if there is one.
+pub fn detach_condition(items: &[Item]) -> Option<String> {
+    detaches(items).first()?.error.as_ref().map(condition)
 }
 
 /// The close frame's error condition, if the codec closed with one.

@@ -1,21 +1,9 @@
 //! Transfers cut into frames, both ways, and the byte stream cut anywhere.
 
 use fe2o3_amqp_types::messaging::{Accepted, DeliveryState};
-use sluice_sdk::codec::Message;
 
 use crate::host::FakeHost;
 use crate::peer::*;
-
-fn record(value: Vec<u8>) -> Message {
-    Message {
-        key: None,
-        value: Some(value),
-        headers: Vec::new(),
-        timestamp_ms: 1,
-        durable: true,
-        expiry_ms: None,
-    }
-}
 
 #[test]
 fn a_multi_frame_transfer_in_is_assembled_into_one_message() {
@@ -79,15 +67,9 @@ fn a_message_out_is_cut_to_the_peers_max_frame_size() {
 fn messages_completed_in_one_call_are_stored_with_one_send() {
     let mut peer = Peer::opened();
     peer.attach_sender(0, "batch");
-    let mut bytes = Vec::new();
-    for id in 0..5 {
-        bytes.extend(amqp(
-            0,
-            &transfer(0, id, false, false),
-            &message(false, &[id as u8]),
-        ));
-    }
-    let items = peer.input(&bytes);
+    let items = peer.input(&client_deliveries(0..5, false, |id| {
+        message(false, &[id as u8])
+    }));
     assert_eq!(peer.host.send_calls(), [("batch".to_owned(), None, 5)]);
     // One disposition settles the run.
     let d = dispositions(&items);
