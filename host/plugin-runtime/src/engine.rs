@@ -34,6 +34,11 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // For profiling: `perf` reads the names of compiled plugin functions from
+        // /tmp/perf-<pid>.map. Off by default, as it writes a file per process.
+        if std::env::var_os("SLUICE_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let cache = cache_dir.map(|dir| Arc::new(ComponentCache::new(dir, &engine)));
         let ticker = Ticker::start(engine.clone()).map_err(|e| LoadError::Engine(e.to_string()))?;

@@ -275,6 +275,18 @@ pub struct Locked<'a> {
     pub st: MutexGuard<'a, QueueState>,
 }
 
+/// Unlocking writes what the holder journaled in the cursors: one write per partition for a
+/// whole receive or settle, rather than one per message.
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        for part in &mut self.st.parts {
+            if let Err(e) = part.cursor.flush() {
+                tracing::error!(queue = %self.q.fqqn(), error = %e, "cursor journal write failed");
+            }
+        }
+    }
+}
+
 impl Locked<'_> {
     /// The version a consumer waits past: the change counter plus every partition's high
     /// watermark, so a new durable message moves it as surely as a release does.

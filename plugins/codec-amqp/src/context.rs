@@ -4,9 +4,12 @@
 //! Place in the flow: the connection builds a [`Cx`] for each call and lends it down to the
 //! sessions and links it dispatches to.
 
+use std::collections::BTreeMap;
+
 use sluice_sdk::codec::{Broker, Level, Output, Wait};
 
 use crate::durable::Durability;
+use crate::link::outgoing::Settle;
 
 /// The output of one call, accumulated as handlers run.
 #[derive(Default)]
@@ -51,6 +54,10 @@ pub struct Shared {
     pub unsettled_out: usize,
     /// Client deliveries stored but waiting for durability before we accept them.
     pub durable: Durability,
+    /// Settlements the client made during this call, by consumer and outcome, for one
+    /// `queues.settle` each at its end (see `session::disposition`). At most the
+    /// deliveries unsettled, `UNSETTLED_OUT_MAX`.
+    pub settles: BTreeMap<(u64, Settle), Vec<u64>>,
 }
 
 impl Shared {
@@ -65,6 +72,7 @@ impl Shared {
             next_link_id: 0,
             unsettled_out: 0,
             durable: Durability::default(),
+            settles: BTreeMap::new(),
         }
     }
 

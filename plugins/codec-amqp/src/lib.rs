@@ -44,6 +44,7 @@ mod context;
 mod durable;
 mod errors;
 mod frame;
+mod hot;
 pub mod limits;
 mod link;
 mod message;

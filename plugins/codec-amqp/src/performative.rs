@@ -15,7 +15,13 @@ use sluice_sdk::codec::CodecError;
 /// Decodes the performative at the start of an AMQP frame body; returns it with the bytes after
 /// it, which only a transfer may have (its payload).
 pub fn decode(body: &[u8]) -> Result<(Performative, &[u8]), Malformed> {
-    let (performative, payload) = decode_as::<Performative>(body)?;
+    let (performative, payload) = match crate::hot::disposition(body) {
+        Some((disposition, len)) => (
+            Performative::Disposition(disposition),
+            body.get(len..).unwrap_or_default(),
+        ),
+        None => decode_as::<Performative>(body)?,
+    };
     if !payload.is_empty() && !matches!(performative, Performative::Transfer(_)) {
         return Err(Malformed::new(format!(
             "{} bytes after a performative that carries no payload",

@@ -1,6 +1,8 @@
 //! The cursor journal: every change since the last snapshot, appended as a fixed-size record
-//! with positional writes to the page cache. `sync` is its only fsync; a crash before it may
-//! keep any prefix of the unsynced records, and replay stops at the first invalid one.
+//! with positional writes to the page cache. Appends collect in memory (at most
+//! [`PENDING_BYTES_MAX`]) until `flush`, so a burst of acknowledgements costs one write, not
+//! one per record. `sync` is its only fsync; a crash before it may keep any prefix of the
+//! unsynced records, and replay stops at the first invalid one.
 //!
 //! ```text
 //! header  magic "SLCJ" | format version u32 | generation u64 | CRC-32C u32 of the 16 before
@@ -25,6 +27,10 @@ pub const HEADER_BYTES: u64 = 4 + 4 + 8 + 4;
 /// Kind, offset, CRC. Fixed, so a failed write is always overwritten whole by the next one.
 pub const RECORD_BYTES: usize = 1 + 8 + 4;
 
+/// Records appended and not yet written are written once they reach this many bytes
+/// (about 5000 records), whether or not the owner flushed.
+pub const PENDING_BYTES_MAX: usize = 64 * 1024;
+
 const KIND_ACK: u8 = 1;
 const KIND_ACK_BELOW: u8 = 2;
 const KIND_DELIVER: u8 = 3;
@@ -36,8 +42,10 @@ pub struct Journal {
     path: PathBuf,
     /// Matches the snapshot this journal follows.
     generation: u64,
-    /// Bytes of header and valid records; the next record goes here.
-    len: u64,
+    /// Bytes of header and valid records written; the pending records go here.
+    written: u64,
+    /// Records appended since the last write, in order.
+    pending: Vec<u8>,
 }
 
 /// What [`Journal::open`] found.
@@ -68,7 +76,8 @@ impl Journal {
             file,
             path: path.to_owned(),
             generation,
-            len: HEADER_BYTES,
+            written: HEADER_BYTES,
+            pending: Vec::new(),
         })
     }
 
@@ -134,29 +143,49 @@ impl Journal {
             file,
             path: path.to_owned(),
             generation,
-            len,
+            written: len,
+            pending: Vec::new(),
         }))
     }
 
-    /// Bytes in the journal, header included.
+    /// Bytes in the journal, header and pending records included.
     pub fn len(&self) -> u64 {
-        self.len
+        self.written + self.pending.len() as u64
     }
 
-    /// Appends `change` to the page cache.
+    /// Appends `change`: kept in memory until the next [`Journal::flush`], or written at once
+    /// when [`PENDING_BYTES_MAX`] is reached.
     pub fn append(&mut self, change: Change) -> Result<(), StorageError> {
-        let record = encode(self.generation, change);
-        // No undo on failure: a partial record is torn (its CRC fails) and the next append
-        // overwrites all of its bytes, records being of one size.
+        // Written before this record joins them: a failed write fails this change alone.
+        if self.pending.len() >= PENDING_BYTES_MAX {
+            self.flush()?;
+        }
+        self.pending
+            .extend_from_slice(&encode(self.generation, change));
+        Ok(())
+    }
+
+    /// Writes the pending records to the page cache, in one positional write.
+    pub fn flush(&mut self) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        // Kept on failure and written again at the same place by the next flush, over any
+        // torn part.
         self.file
-            .write_all_at(&record, self.len)
+            .write_all_at(&self.pending, self.written)
             .map_err(io_error("write", &self.path))?;
-        self.len += RECORD_BYTES as u64;
+        self.written += self.pending.len() as u64;
+        self.pending.clear();
+        if self.pending.capacity() > PENDING_BYTES_MAX {
+            self.pending = Vec::new();
+        }
         Ok(())
     }
 
     /// Makes every appended record durable.
-    pub fn sync(&self) -> Result<(), StorageError> {
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        self.flush()?;
         self.file.sync_data().map_err(io_error("fsync", &self.path))
     }
 }

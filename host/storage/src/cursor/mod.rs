@@ -209,13 +209,26 @@ impl QueueCursor {
         self.journal()?.sync()
     }
 
+    /// Writes the changes journaled since the last flush to the page cache, where a crash
+    /// of the process (not of the machine) cannot take them. Changes take effect in memory at
+    /// once; callers flush after each batch of them (the queues do when they unlock a queue),
+    /// and dropping the cursor flushes too.
+    /// A cursor whose snapshot failed half-way has nothing to flush (its changes fail).
+    pub fn flush(&mut self) -> Result<(), StorageError> {
+        match self.journal.as_mut() {
+            Some(journal) => journal.flush(),
+            None => Ok(()),
+        }
+    }
+
     /// A copy of the state as plain data.
     pub fn state(&self) -> CursorState {
         self.state.to_public()
     }
 
     /// Checks, journals and applies one change. Memory changes only after the journal took
-    /// the record, so a failed write leaves the cursor as it was.
+    /// the record, so a failed write leaves the cursor as it was. The record may still be
+    /// pending (see [`QueueCursor::flush`]).
     fn change(&mut self, change: Change) -> Result<bool, StorageError> {
         if !offset_valid(change) {
             let (Change::Ack(offset) | Change::AckBelow(offset) | Change::Deliver(offset)) = change;
@@ -291,6 +304,16 @@ impl QueueCursor {
             dir: self.dir.clone(),
             what,
             max,
+        }
+    }
+}
+
+impl Drop for QueueCursor {
+    fn drop(&mut self) {
+        if let Some(journal) = self.journal.as_mut()
+            && let Err(e) = journal.flush()
+        {
+            tracing::error!(dir = %self.dir.display(), error = %e, "cursor journal not flushed");
         }
     }
 }

@@ -45,7 +45,29 @@ fn journal_sizes() -> (u64, u64) {
     let mut cursor = QueueCursor::open(dir.path(), CursorLimits::default()).unwrap();
     let empty = len(&journal(dir.path()));
     cursor.ack(3).unwrap();
+    cursor.flush().unwrap();
     (empty, len(&journal(dir.path())) - empty)
+}
+
+#[test]
+fn journaled_changes_reach_the_file_in_one_write_when_flushed_or_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (empty, record) = journal_sizes();
+    let mut cursor = QueueCursor::open(dir.path(), CursorLimits::default()).unwrap();
+    for offset in [0, 1, 2] {
+        cursor.ack(offset).unwrap();
+    }
+    cursor.record_delivery(5).unwrap();
+    // In effect at once, on file only once flushed.
+    assert_eq!(cursor.floor(), 3);
+    assert_eq!(len(&journal(dir.path())), empty);
+    cursor.flush().unwrap();
+    assert_eq!(len(&journal(dir.path())), empty + 4 * record);
+    cursor.ack(4).unwrap();
+    let expected = cursor.state();
+    drop(cursor);
+    assert_eq!(len(&journal(dir.path())), empty + 5 * record);
+    assert_eq!(reopen(dir.path(), CursorLimits::default()), expected);
 }
 
 #[test]
@@ -286,6 +308,7 @@ fn state_around_last_change(
     let before = cursor.state();
     let journal_before = len(&journal(dir));
     last(&mut cursor);
+    cursor.flush().unwrap();
     let (empty, record) = journal_sizes();
     let journal_after = len(&journal(dir));
     // A change that retired the journal first is the only record of a fresh one.
@@ -407,6 +430,7 @@ fn a_crash_at_any_step_of_a_snapshot_recovers_the_state_before_or_after_it() {
         } else {
             cursor.record_delivery(offset).unwrap();
         }
+        cursor.flush().unwrap();
         let (new_snapshot, new_journal) = files(dir.path());
         if new_snapshot == old_snapshot {
             continue;

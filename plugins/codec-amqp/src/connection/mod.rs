@@ -131,6 +131,7 @@ impl AmqpConnection {
         }
         self.input.push(data);
         let result = self.consume(broker, &mut out);
+        crate::session::disposition::settle_pending(broker, &mut self.shared);
         self.input.compact();
         self.conclude(broker, &mut out, result)?;
         let pause = self.finish(broker, &mut out)?;

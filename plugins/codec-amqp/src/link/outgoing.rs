@@ -357,6 +357,7 @@ impl Outgoing {
     /// The link is going away: its consumer closes (its unsettled deliveries go back to the
     /// queue) and its deliveries are forgotten.
     pub fn close<B: Broker + Queues>(&self, cx: &mut Cx<'_, B>, io: &mut Io) {
+        crate::session::disposition::settle_pending(cx.broker, cx.shared);
         cx.broker.close_consumer(self.consumer);
         io.forget(self.local_handle);
         let before = io.unsettled.len();

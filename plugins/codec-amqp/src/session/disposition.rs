@@ -1,8 +1,11 @@
 //! Dispositions from the client: what it made of the deliveries we sent.
 //!
 //! Place in the flow: `Session::on_frame` hands over each disposition. One from the receiving
-//! end (the client as receiver) settles our deliveries `first..=last` with the host: accepted,
-//! released, rejected or modified, one `queues.settle` per consumer and outcome. A client that
+//! end (the client as receiver) settles our deliveries `first..=last`: accepted, released,
+//! rejected or modified. The settlements of a whole call collect in `Shared::settles` and
+//! reach the host in [`settle_pending`], one `queues.settle` per consumer and outcome, when
+//! the call's input is consumed and before any consumer closes (a consumer closing with
+//! deliveries it does not know were settled would redeliver them). A client that
 //! settles without an outcome gets the link's default outcome. A client that states an outcome
 //! without settling (rcv-settle-mode `second`) is answered with a settled disposition. One
 //! from the sending end (the client settling what it sent us) needs nothing: we settle first.
@@ -14,7 +17,7 @@ use fe2o3_amqp_types::messaging::DeliveryState;
 use fe2o3_amqp_types::performatives::Disposition;
 use sluice_sdk::codec::{Broker, Level, Queues};
 
-use crate::context::Cx;
+use crate::context::{Cx, Shared};
 use crate::errors::Fault;
 use crate::link::Link;
 use crate::link::outgoing::Settle;
@@ -70,7 +73,6 @@ pub fn from_peer<B: Broker + Queues>(
     } else {
         BTreeMap::new()
     };
-    let mut settles: BTreeMap<(u64, Settle), Vec<u64>> = BTreeMap::new();
     let mut settled = 0usize;
     for id in ids {
         let Some(u) = unsettled.remove(&id) else {
@@ -80,24 +82,13 @@ pub fn from_peer<B: Broker + Queues>(
         let outcome = stated
             .or_else(|| defaults.get(&u.link).copied())
             .unwrap_or(Settle::Released);
-        settles
+        cx.shared
+            .settles
             .entry((u.consumer, outcome))
             .or_default()
             .push(u.tag);
     }
     cx.shared.unsettled_out = cx.shared.unsettled_out.saturating_sub(settled);
-    for ((consumer, outcome), tags) in settles {
-        if let Err(e) = cx.broker.settle(consumer, &tags, outcome.outcome()) {
-            cx.log(
-                Level::Debug,
-                &format!(
-                    "settling {} deliveries of consumer {consumer} failed: {}",
-                    tags.len(),
-                    e.message
-                ),
-            );
-        }
-    }
     if !d.settled
         && let Some(state) = &d.state
     {
@@ -106,4 +97,20 @@ pub fn from_peer<B: Broker + Queues>(
             .disposition(cx.out, Role::Sender, first, last, state.clone())?;
     }
     Ok(())
+}
+
+/// Hands the settlements collected so far to the host.
+pub fn settle_pending<B: Broker + Queues>(broker: &B, shared: &mut Shared) {
+    for ((consumer, outcome), tags) in std::mem::take(&mut shared.settles) {
+        if let Err(e) = broker.settle(consumer, &tags, outcome.outcome()) {
+            broker.log(
+                Level::Debug,
+                &format!(
+                    "amqp: settling {} deliveries of consumer {consumer} failed: {}",
+                    tags.len(),
+                    e.message
+                ),
+            );
+        }
+    }
 }

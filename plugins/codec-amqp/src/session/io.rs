@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, VecDeque};
 
 use fe2o3_amqp_types::definitions::{Error, Role, SessionError};
 use fe2o3_amqp_types::messaging::DeliveryState;
-use fe2o3_amqp_types::performatives::{Detach, Disposition, Flow, Performative, Transfer};
-use serde_amqp::primitives::Binary;
+use fe2o3_amqp_types::performatives::{Detach, Disposition, Flow, Performative};
 use sluice_sdk::codec::CodecError;
 
 use crate::context::Out;
 use crate::errors::{Fault, session};
 use crate::frame::{self, TYPE_AMQP};
+use crate::hot;
 use crate::limits::{INCOMING_WINDOW, OUTGOING_WINDOW};
-use crate::performative::{self, encode};
+use crate::performative;
 
 /// A delivery sent to the client and not settled by it yet.
 #[derive(Debug, Clone, Copy)]
@@ -237,53 +237,32 @@ impl Io {
     ) -> Result<u32, CodecError> {
         let delivery_id = self.next_delivery_id;
         self.next_delivery_id = self.next_delivery_id.wrapping_add(1);
-        // Frames after the first carry only the handle and `more`.
-        let continuation = |more: bool| Transfer {
-            handle: handle.into(),
-            delivery_id: None,
-            delivery_tag: None,
-            message_format: None,
-            settled: None,
-            more,
-            rcv_settle_mode: None,
-            state: None,
-            resume: false,
-            aborted: false,
-            batchable: false,
+        let tag = tag.to_be_bytes();
+        let first = hot::First {
+            delivery_id,
+            tag: &tag,
+            settled,
         };
-        let first = |more: bool| {
-            Performative::Transfer(Transfer {
-                delivery_id: Some(delivery_id),
-                delivery_tag: Some(Binary::from(tag.to_be_bytes().to_vec())),
-                message_format: Some(0),
-                settled: Some(settled),
-                ..continuation(more)
-            })
-        };
-        let next = |more: bool| Performative::Transfer(continuation(more));
         let max_frame = usize::try_from(max_frame).unwrap_or(usize::MAX);
-        // `more: true` encodes at least as long as `more: false`, so sizing by it is safe.
-        let mut body = encode("a transfer", &first(true))?;
+        // A transfer body is as long with `more` as without, so one encoding sizes the frame.
+        let mut body = hot::transfer(handle, Some(&first), false);
         let mut rest = payload;
         let mut is_first = true;
         loop {
             let room = max_frame
                 .saturating_sub(frame::overhead())
-                .saturating_sub(body.len())
+                .saturating_sub(body.as_slice().len())
                 .max(1);
             let (chunk, after) = rest.split_at_checked(room).unwrap_or((rest, &[]));
-            if after.is_empty() {
-                let last = if is_first { first(false) } else { next(false) };
-                body = encode("a transfer", &last)?;
-                self.emit(out, handle, &body, chunk);
+            let more = !after.is_empty();
+            // Frames after the first carry only the handle and `more`.
+            body = hot::transfer(handle, is_first.then_some(&first), more);
+            self.emit(out, handle, body.as_slice(), chunk);
+            if !more {
                 return Ok(delivery_id);
             }
-            self.emit(out, handle, &body, chunk);
             rest = after;
-            if is_first {
-                is_first = false;
-                body = encode("a transfer", &next(true))?;
-            }
+            is_first = false;
         }
     }
 

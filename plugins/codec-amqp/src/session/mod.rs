@@ -6,7 +6,7 @@
 //! connection writes the end). Handles are bounded by [`HANDLE_MAX`] and the connection's
 //! links by [`LINKS_MAX`].
 
-mod disposition;
+pub(crate) mod disposition;
 pub mod io;
 
 use std::collections::{BTreeMap, BTreeSet};

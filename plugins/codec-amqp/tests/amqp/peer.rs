@@ -94,8 +94,7 @@ pub fn parse(mut bytes: &[u8]) -> Vec<Item> {
             items.push(Item::Heartbeat);
         } else {
             let performative: Performative = serde_amqp::from_slice(body).unwrap();
-            // The codec encodes with serde_amqp too, so re-encoding finds where it ends.
-            let len = serde_amqp::to_vec(&performative).unwrap().len();
+            let len = performative_len(body);
             items.push(Item::Frame {
                 channel,
                 performative,
@@ -105,6 +104,23 @@ pub fn parse(mut bytes: &[u8]) -> Vec<Item> {
         bytes = &bytes[size..];
     }
     items
+}
+
+/// Bytes of the performative at the start of a frame body: a described list (list0, list8
+/// or list32) after a small-ulong descriptor. Read from the bytes, since the codec writes some
+/// performatives by hand and re-encoding them with serde_amqp may differ in length.
+fn performative_len(body: &[u8]) -> usize {
+    assert_eq!(
+        body[..2],
+        [0x00, 0x53],
+        "a performative with a small-ulong descriptor"
+    );
+    3 + match body[3] {
+        0x45 => 1,
+        0xc0 => 2 + usize::from(body[4]),
+        0xd0 => 5 + u32::from_be_bytes(body[4..8].try_into().unwrap()) as usize,
+        other => panic!("a performative encoded as {other:#x}, not a list"),
+    }
 }
 
 /// A connection under test and everything it said.
