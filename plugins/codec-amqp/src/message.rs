@@ -113,7 +113,9 @@ fn body_value(s: &Sections<'_>) -> Result<(Vec<u8>, bool), Malformed> {
                 .len()
                 .checked_sub(bytes.len())
                 .and_then(|n| only.bytes.get(..n));
-            let kept = prefix != Some(data_section_prefix(bytes.len()).as_slice());
+            let mut ours = Vec::new();
+            write_data_section_prefix(&mut ours, bytes.len());
+            let kept = prefix != Some(ours.as_slice());
             Ok((bytes.into_vec(), kept))
         }
         sections::VALUE => Ok((amqp_value_bytes(only)?, true)),
@@ -318,28 +320,26 @@ fn from_record(message: &Message, delivery_count: u32) -> Result<Vec<u8>, CodecE
     Ok(out)
 }
 
-/// One `data` section holding `bytes`, encoded the one way we encode it.
 /// Appends a data section holding `bytes`, written by hand (once per message: serde_amqp would
 /// copy the body twice more), byte for byte as serde_amqp writes it (a test holds the two
 /// together).
 fn write_data_section(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend(data_section_prefix(bytes.len()));
+    write_data_section_prefix(out, bytes.len());
     out.extend_from_slice(bytes);
 }
 
-/// What a data section of `len` bytes starts with: knowing it tells whether a client's data
-/// section is rebuilt byte for byte without encoding a copy.
-fn data_section_prefix(len: usize) -> Vec<u8> {
-    let mut prefix = vec![0x00, 0x53, 0x75];
+/// Appends what a data section of `len` bytes starts with: knowing it also tells whether a
+/// client's data section is rebuilt byte for byte without encoding a copy.
+fn write_data_section_prefix(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(&[0x00, 0x53, 0x75]);
     // serde_amqp writes a vbin8 up to 254 bytes, a vbin32 from 255.
     match u8::try_from(len) {
-        Ok(short) if short < u8::MAX => prefix.extend([0xa0, short]),
+        Ok(short) if short < u8::MAX => out.extend_from_slice(&[0xa0, short]),
         _ => {
-            prefix.push(0xb0);
-            prefix.extend(u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+            out.push(0xb0);
+            out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
         }
     }
-    prefix
 }
 
 fn record_header(key: &str, bytes: &[u8]) -> RecordHeader {
