@@ -19,7 +19,7 @@ use crate::limits::Limits;
 use crate::sandbox::StoreState;
 
 /// The world every codec must implement, as named in errors.
-const CODEC_WORLD: &str = "sluice:plugin/codec@0.4.0";
+const CODEC_WORLD: &str = "sluice:plugin/codec@0.5.0";
 
 /// Time a call may spend *outside* Wasm (awaiting a WASI operation) beyond the call deadline
 /// before it is abandoned. Epoch interruption only stops Wasm code; this stops a guest parked

@@ -65,7 +65,7 @@ impl Runtime {
     }
 
     /// Loads a codec plugin from the bytes of a component: compiles it (or takes it from the
-    /// cache), checks it implements `sluice:plugin/codec@0.4.0`, and starts one instance to
+    /// cache), checks it implements `sluice:plugin/codec@0.5.0`, and starts one instance to
     /// learn its name and version.
     pub async fn load_codec(
         &self,

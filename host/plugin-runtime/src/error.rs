@@ -28,7 +28,7 @@ pub enum LoadError {
     WorldMismatch {
         /// The plugin's label.
         name: String,
-        /// The world the host expected, e.g. `sluice:plugin/codec@0.4.0`.
+        /// The world the host expected, e.g. `sluice:plugin/codec@0.5.0`.
         expected: &'static str,
         /// What is missing or mistyped.
         detail: String,

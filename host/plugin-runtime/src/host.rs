@@ -300,7 +300,7 @@ impl groups::Host for StoreState {
 }
 
 /// The `broker` interface as the component model names it; follows the package version in `wit/`.
-const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.4.0";
+const BROKER_INTERFACE: &str = "sluice:plugin/broker@0.5.0";
 
 /// Redefines `broker.append` to hand the host a view of the batches in the guest's memory
 /// instead of a copy: appends move most of a broker's bytes, and the generated binding would

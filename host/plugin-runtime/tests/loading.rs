@@ -214,7 +214,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
     let err = load(&empty).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
     assert!(
-        err.to_string().contains("sluice:plugin/codec@0.4.0"),
+        err.to_string().contains("sluice:plugin/codec@0.5.0"),
         "{err}"
     );
 }
@@ -222,7 +222,7 @@ fn a_component_without_the_protocol_export_is_refused_naming_the_codec_world() {
 #[test]
 fn a_component_importing_what_the_host_does_not_offer_is_refused() {
     let wants_more =
-        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.4.0" (instance)))"#).unwrap();
+        wat::parse_str(r#"(component (import "sluice:plugin/secrets@0.5.0" (instance)))"#).unwrap();
     let err = load(&wants_more).unwrap_err();
     assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
 }
