@@ -6,8 +6,9 @@
 #      and tests/node's npm packages (kafkajs) with `npm ci` into tests/node/node_modules
 #      (reinstalled only when tests/node/package-lock.json changes);
 #   2. builds the broker, which builds and embeds the built-in Wasm plugins;
-#   3. builds the test artifacts: the hostile guest codecs (tests/guests/) and two builds of
-#      the Kafka codec told apart by SLUICE_BUILD_TAG, for the hot-swap test;
+#   3. builds the test artifacts: the hostile guest codecs and filters (tests/guests/), and two
+#      builds each of the Kafka codec, the key-hash router and the match filter, told apart by
+#      SLUICE_BUILD_TAG, for the hot-swap tests;
 #   4. runs the Rust tests (cargo test --release --workspace: release, so it reuses step 2's build);
 #   5. runs the end-to-end suite (tests/e2e, pytest) against the built broker.
 # Arguments go to pytest, e.g. `bash tests/run.sh -k hot_swap -x`.
@@ -82,12 +83,15 @@ fi
 cargo --version
 cargo build --release -p sluice
 
-section "3/5 build test artifacts: hostile guests, two tagged Kafka codec builds"
+section "3/5 build test artifacts: hostile guests, two tagged builds of a codec, a router, a filter"
 cargo build --profile plugin --target wasm32-wasip2 \
-  -p sluice-guest-codec-loop -p sluice-guest-codec-alloc -p sluice-guest-codec-trap
+  -p sluice-guest-codec-loop -p sluice-guest-codec-alloc -p sluice-guest-codec-trap \
+  -p sluice-guest-filter-loop -p sluice-guest-filter-alloc -p sluice-guest-filter-trap \
+  -p sluice-guest-filter-echo -p sluice-guest-router-first
 for tag in swap-a swap-b; do
   SLUICE_BUILD_TAG="$tag" cargo build --profile plugin --target wasm32-wasip2 \
-    -p sluice-codec-kafka --target-dir "target/$tag"
+    -p sluice-codec-kafka -p sluice-router-key-hash -p sluice-filter-match \
+    --target-dir "target/$tag"
 done
 
 # Where steps 2 and 3 built: cargo's target directory, which CARGO_TARGET_DIR may move.
@@ -98,10 +102,19 @@ export SLUICE_BIN="$TARGET_DIR/release/sluice"
 export SLUICE_GUEST_LOOP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_loop.wasm"
 export SLUICE_GUEST_ALLOC="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_alloc.wasm"
 export SLUICE_GUEST_TRAP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm"
+export SLUICE_GUEST_FILTER_LOOP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_filter_loop.wasm"
+export SLUICE_GUEST_FILTER_TRAP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_filter_trap.wasm"
 export SLUICE_CODEC_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
 export SLUICE_CODEC_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
+export SLUICE_ROUTER_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_router_key_hash.wasm"
+export SLUICE_ROUTER_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_router_key_hash.wasm"
+export SLUICE_FILTER_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_filter_match.wasm"
+export SLUICE_FILTER_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_filter_match.wasm"
 for artifact in "$SLUICE_BIN" "$SLUICE_GUEST_LOOP" "$SLUICE_GUEST_ALLOC" "$SLUICE_GUEST_TRAP" \
-                "$SLUICE_CODEC_SWAP_A" "$SLUICE_CODEC_SWAP_B"; do
+                "$SLUICE_GUEST_FILTER_LOOP" "$SLUICE_GUEST_FILTER_TRAP" \
+                "$SLUICE_CODEC_SWAP_A" "$SLUICE_CODEC_SWAP_B" \
+                "$SLUICE_ROUTER_SWAP_A" "$SLUICE_ROUTER_SWAP_B" \
+                "$SLUICE_FILTER_SWAP_A" "$SLUICE_FILTER_SWAP_B"; do
   if [ ! -f "$artifact" ]; then
     echo "missing build artifact: $artifact" >&2
     exit 1

@@ -10,6 +10,14 @@ use std::process::Command;
 const BUILTIN_PLUGINS: &[(&str, &str)] = &[
     ("sluice-codec-kafka", "codec-kafka.wasm"),
     ("sluice-codec-amqp", "codec-amqp.wasm"),
+    ("sluice-router-round-robin", "router-round-robin.wasm"),
+    ("sluice-router-multicast", "router-multicast.wasm"),
+    ("sluice-router-balanced", "router-balanced.wasm"),
+    ("sluice-router-closest", "router-closest.wasm"),
+    ("sluice-router-key-hash", "router-key-hash.wasm"),
+    ("sluice-router-sharded", "router-sharded.wasm"),
+    ("sluice-filter-selector", "filter-selector.wasm"),
+    ("sluice-filter-match", "filter-match.wasm"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

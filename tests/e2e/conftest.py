@@ -10,6 +10,8 @@ target/ so `pytest tests/e2e` works after a build:
     SLUICE_GUEST_TRAP     target/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm
     SLUICE_CODEC_SWAP_A   target/swap-a/wasm32-wasip2/plugin/sluice_codec_kafka.wasm
     SLUICE_CODEC_SWAP_B   target/swap-b/wasm32-wasip2/plugin/sluice_codec_kafka.wasm
+    SLUICE_GUEST_FILTER_LOOP, SLUICE_GUEST_FILTER_TRAP   hostile filters, beside the codecs
+    SLUICE_ROUTER_SWAP_A/B, SLUICE_FILTER_SWAP_A/B       tagged key-hash router and match filter
     SLUICE_E2E_LOG        the broker's SLUICE_LOG filter (default `info`)
 """
 
@@ -41,6 +43,18 @@ ARTIFACT_DEFAULTS = {
     "SLUICE_GUEST_TRAP": TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_codec_trap.wasm",
     "SLUICE_CODEC_SWAP_A": TARGET / "swap-a" / "wasm32-wasip2" / "plugin" / "sluice_codec_kafka.wasm",
     "SLUICE_CODEC_SWAP_B": TARGET / "swap-b" / "wasm32-wasip2" / "plugin" / "sluice_codec_kafka.wasm",
+    "SLUICE_GUEST_FILTER_LOOP":
+        TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_filter_loop.wasm",
+    "SLUICE_GUEST_FILTER_TRAP":
+        TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_filter_trap.wasm",
+    "SLUICE_ROUTER_SWAP_A":
+        TARGET / "swap-a" / "wasm32-wasip2" / "plugin" / "sluice_router_key_hash.wasm",
+    "SLUICE_ROUTER_SWAP_B":
+        TARGET / "swap-b" / "wasm32-wasip2" / "plugin" / "sluice_router_key_hash.wasm",
+    "SLUICE_FILTER_SWAP_A":
+        TARGET / "swap-a" / "wasm32-wasip2" / "plugin" / "sluice_filter_match.wasm",
+    "SLUICE_FILTER_SWAP_B":
+        TARGET / "swap-b" / "wasm32-wasip2" / "plugin" / "sluice_filter_match.wasm",
 }
 
 # How long a broker may take from spawn to accepting on every listener. The first start on a

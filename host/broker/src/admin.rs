@@ -5,7 +5,11 @@
 //! - `GET /healthz`: 200 while the process serves requests.
 //! - `GET /readyz`: 200 once every listener is bound and the broker accepts clients.
 //! - `GET /api/queues`: every queue with its counters (consumers, messages, added,
-//!   acknowledged, delivering, expired, killed), as JSON.
+//!   acknowledged, delivering, expired, killed, filtered, scheduled ...), as JSON.
+//! - `GET /api/plugins`: every plugin (each listener's codec, every router and filter): its
+//!   source, name, version, hash, health, failure policy, and the host's figures for it
+//!   (calls, messages in and out, latency histogram, traps, deadline misses, memory, loaded
+//!   since), as JSON.
 use std::sync::Arc;
 
 use axum::Json;
@@ -15,6 +19,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 use sluice_queues::{QueueStats, Queues};
+
+use crate::plugins::{CodecSlot, PluginStatus, Policies};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -39,24 +45,25 @@ impl Default for AdminConfig {
 
 /// What the handlers read.
 #[derive(Clone)]
-struct Admin {
-    queues: Arc<Queues>,
-    ready: watch::Receiver<bool>,
+pub struct Admin {
+    /// The address model.
+    pub queues: Arc<Queues>,
+    /// Every listener's codec.
+    pub codecs: Arc<Vec<Arc<CodecSlot>>>,
+    /// Routers and filters.
+    pub policies: Arc<Policies>,
+    /// Turns true once the broker accepts clients.
+    pub ready: watch::Receiver<bool>,
 }
 
-/// Serves the admin API on `socket` until `stopped` turns true. `ready` turns true once the
-/// broker accepts clients.
-pub async fn serve(
-    socket: TcpListener,
-    queues: Arc<Queues>,
-    ready: watch::Receiver<bool>,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Serves the admin API on `socket` until `stopped` turns true.
+pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiver<bool>) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/queues", get(queues_list))
-        .with_state(Admin { queues, ready });
+        .route("/api/plugins", get(plugins_list))
+        .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };
     if let Err(e) = axum::serve(socket, app)
         .with_graceful_shutdown(shutdown)
@@ -76,4 +83,10 @@ async fn readyz(State(admin): State<Admin>) -> (StatusCode, &'static str) {
 
 async fn queues_list(State(admin): State<Admin>) -> Json<Vec<QueueStats>> {
     Json(admin.queues.stats())
+}
+
+async fn plugins_list(State(admin): State<Admin>) -> Json<Vec<PluginStatus>> {
+    let mut all: Vec<PluginStatus> = admin.codecs.iter().map(|slot| slot.status()).collect();
+    all.extend(admin.policies.status());
+    Json(all)
 }

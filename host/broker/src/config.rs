@@ -113,6 +113,7 @@ impl Config {
                 exclusive: false,
                 max_consumers: -1,
                 purge_on_no_consumers: false,
+                ..QueueConfig::default()
             }],
         };
         let mut addresses = vec![
@@ -318,18 +319,34 @@ impl GroupsConfig {
     }
 }
 
-/// Limits for plugins; see `sluice_plugin_runtime::Limits`.
+/// 64 MiB: a router or filter holds one batch (at most a receive's or a send's messages) and
+/// what it compiled from its configurations; far more means a leak.
+pub const POLICY_MEMORY_BYTES_MAX_DEFAULT: usize = 64 << 20;
+
+/// The `[plugins]` table: limits for plugins (see `sluice_plugin_runtime::Limits`), and the
+/// routers and filters loaded besides the built-in ones.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PluginsConfig {
-    /// Linear memory one instance may use.
+    /// Linear memory one codec instance may use.
     pub memory_bytes_max: usize,
-    /// Wall time one call may take.
+    /// Wall time one codec call may take.
     pub call_deadline_ms: u64,
     /// Connections one codec instance serves.
     pub connections_per_instance: usize,
     /// Cache compiled plugins under `<data-dir>/plugin-cache`.
     pub cache: bool,
+    /// Wall time one router or filter call (one batch) may take. Short, because the call runs
+    /// on the thread of the send or receive that needs it.
+    pub policy_call_deadline_ms: u64,
+    /// Linear memory one router or filter instance may use.
+    pub policy_memory_bytes_max: usize,
+    /// What routers' messages do while a router fails: `hold` or `pass`.
+    pub router_on_failure: crate::plugins::OnFailure,
+    /// What filters' messages do while a filter fails: `hold` or `pass`.
+    pub filter_on_failure: crate::plugins::OnFailure,
+    /// Routers and filters to load (`[[plugins.load]]`), adding to or replacing built-ins.
+    pub load: Vec<crate::plugins::PolicyConfig>,
 }
 
 impl Default for PluginsConfig {
@@ -340,6 +357,12 @@ impl Default for PluginsConfig {
             call_deadline_ms: limits.call_deadline.as_millis() as u64,
             connections_per_instance: limits.connections_per_instance,
             cache: true,
+            policy_call_deadline_ms: sluice_plugin_runtime::POLICY_CALL_DEADLINE_DEFAULT.as_millis()
+                as u64,
+            policy_memory_bytes_max: POLICY_MEMORY_BYTES_MAX_DEFAULT,
+            router_on_failure: crate::plugins::OnFailure::Hold,
+            filter_on_failure: crate::plugins::OnFailure::Hold,
+            load: Vec::new(),
         }
     }
 }
@@ -517,10 +540,26 @@ impl Config {
                 g.session_timeout_min_ms, g.session_timeout_max_ms
             )));
         }
-        if self.plugins.call_deadline_ms == 0 {
+        if self.plugins.call_deadline_ms == 0 || self.plugins.policy_call_deadline_ms == 0 {
             return Err(ConfigError::Invalid(
-                "plugins.call-deadline-ms must be above 0".into(),
+                "plugins.call-deadline-ms and plugins.policy-call-deadline-ms must be above 0"
+                    .into(),
             ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for entry in &self.plugins.load {
+            if !names.insert((entry.kind, entry.name.as_str())) {
+                return Err(ConfigError::Invalid(format!(
+                    "plugins.load names the {:?} `{}` twice",
+                    entry.kind, entry.name
+                )));
+            }
+            if entry.call_deadline_ms == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "plugins.load `{}`: call-deadline-ms must be above 0",
+                    entry.name
+                )));
+            }
         }
         for (name, listener) in &self.listeners {
             if listener.frame_bytes_max < 1024 {

@@ -1,5 +1,5 @@
 //! `sluice serve`: opens storage, loads each listener's codec, binds the listeners, and runs
-//! until SIGINT or SIGTERM. SIGHUP reloads every codec loaded from a file (the hot swap).
+//! until SIGINT or SIGTERM. SIGHUP reloads every plugin loaded from a file (the hot swap).
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::net::listener::Listener;
 use crate::net::waits::Sources;
-use crate::plugins::{CodecSlot, CodecSource};
+use crate::plugins::{BUILTIN_CODECS, CodecSlot, Policies, Source};
 use crate::service::{APPEND_RESPONSE_FAIL_POINT, BrokerService, ServicePolicy};
 
 /// The coordinator's directory under the data directory (beside storage's `topics/`).
@@ -77,8 +77,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Coordinator::open(&config.data_dir.join(GROUPS_DIR), config.groups.limits())
             .context("opening the consumer groups' committed offsets")?,
     );
+    let cache_dir = config
+        .plugins
+        .cache
+        .then(|| config.data_dir.join("plugin-cache"));
+    let runtime = Arc::new(Runtime::new(cache_dir)?);
+    let policies = Arc::new(
+        Policies::load(&runtime, &config.plugins)
+            .await
+            .context("loading routers and filters")?,
+    );
     let queues = Arc::new(
-        Queues::open(storage.clone(), config.queues_config())
+        Queues::open_with_policies(storage.clone(), config.queues_config(), policies.clone())
             .context("opening the addresses and queues")?,
     );
     let policy = ServicePolicy {
@@ -99,11 +109,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         groups: groups.clone(),
         queues: queues.clone(),
     };
-    let cache_dir = config
-        .plugins
-        .cache
-        .then(|| config.data_dir.join("plugin-cache"));
-    let runtime = Arc::new(Runtime::new(cache_dir)?);
     let limits = config.plugins.limits();
 
     let (stop, stopped) = watch::channel(false);
@@ -115,7 +120,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut slots = Vec::new();
     let mut listeners = JoinSet::new();
     for (name, settings) in &config.listeners {
-        let source = CodecSource::parse(&settings.codec)
+        let source = Source::parse(&settings.codec, BUILTIN_CODECS)
             .map_err(|e| anyhow::anyhow!("listeners.{name}.codec: {e}"))?;
         let slot = Arc::new(
             CodecSlot::load(&runtime, name, source, host.clone(), limits.clone())
@@ -157,16 +162,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     background.spawn(tick_groups(groups.clone(), stopped.clone()));
     background.spawn(tick_queues(queues.clone(), stopped.clone()));
+    let slots = Arc::new(slots);
     background.spawn(crate::admin::serve(
         admin_socket,
-        queues.clone(),
-        ready_rx,
+        crate::admin::Admin {
+            queues: queues.clone(),
+            codecs: slots.clone(),
+            policies: policies.clone(),
+            ready: ready_rx,
+        },
         stopped.clone(),
     ));
     ready.send_replace(true);
     tracing::info!(listeners = slots.len(), "sluice ready");
 
-    wait_for_shutdown(&runtime, &slots).await?;
+    wait_for_shutdown(&runtime, &slots, &policies).await?;
     tracing::info!("shutting down");
     stop.send_replace(true);
     while listeners.join_next().await.is_some() {}
@@ -181,8 +191,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGINT or SIGTERM, reloading file-based codecs on every SIGHUP meanwhile.
-async fn wait_for_shutdown(runtime: &Arc<Runtime>, slots: &[Arc<CodecSlot>]) -> anyhow::Result<()> {
+/// Waits for SIGINT or SIGTERM, reloading file-based plugins on every SIGHUP meanwhile.
+async fn wait_for_shutdown(
+    runtime: &Arc<Runtime>,
+    slots: &[Arc<CodecSlot>],
+    policies: &Policies,
+) -> anyhow::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
@@ -191,12 +205,13 @@ async fn wait_for_shutdown(runtime: &Arc<Runtime>, slots: &[Arc<CodecSlot>]) -> 
             _ = interrupt.recv() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             _ = hangup.recv() => {
-                tracing::info!("SIGHUP: reloading codecs loaded from files");
+                tracing::info!("SIGHUP: reloading plugins loaded from files");
                 for slot in slots {
                     if let Err(e) = slot.reload(runtime).await {
                         tracing::error!(listener = %slot.listener(), error = %e, "codec reload failed; the running version stays");
                     }
                 }
+                policies.reload(runtime).await;
             }
         }
     }

@@ -30,3 +30,38 @@ pub use sluice::plugin::queues::{
 pub use sluice::plugin::types::{
     BrokerError, ErrorCode, Header, LogPosition, Message, PluginInfo, Principal,
 };
+
+/// Host-side bindings for the `router` world. Calls are synchronous (see `policy`); the shared
+/// interfaces are the codec world's, so `Message`, `Header` and `PluginInfo` are one Rust type
+/// for every kind of plugin.
+pub mod router {
+    wasmtime::component::bindgen!({
+        world: "router",
+        path: "../../wit",
+        with: {
+            "sluice:plugin/types@0.5.0": crate::bindings::sluice::plugin::types,
+            "sluice:plugin/log@0.5.0": crate::bindings::sluice::plugin::log,
+            "sluice:plugin/clock@0.5.0": crate::bindings::sluice::plugin::clock,
+        },
+    });
+
+    pub use exports::sluice::plugin::routing::{
+        AddressView, ConsumerState, MessageView, Placement, QueueState, QueueTarget,
+    };
+}
+
+/// Host-side bindings for the `filter` world; as for [`router`], synchronous and sharing the
+/// codec world's types.
+pub mod filter {
+    wasmtime::component::bindgen!({
+        world: "filter",
+        path: "../../wit",
+        with: {
+            "sluice:plugin/types@0.5.0": crate::bindings::sluice::plugin::types,
+            "sluice:plugin/log@0.5.0": crate::bindings::sluice::plugin::log,
+            "sluice:plugin/clock@0.5.0": crate::bindings::sluice::plugin::clock,
+        },
+    });
+
+    pub use exports::sluice::plugin::filtering::Verdict;
+}

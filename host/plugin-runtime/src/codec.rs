@@ -5,18 +5,18 @@
 //! session on it learns through its `discarded` signal, and new sessions go to other instances.
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard as AsyncMutexGuard, watch};
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Codec, CodecPre, ConnectionInfo, Output, PluginInfo};
-use crate::engine::EPOCH_TICK;
-use crate::error::{CallError, FailureCause, LoadError};
+use crate::error::{CallError, FailureCause, LoadError, one_line};
 use crate::host::SharedHost;
-use crate::limits::Limits;
+use crate::limits::{Limits, deadline_ticks};
 use crate::sandbox::StoreState;
+use crate::stats::{PluginStats, StatsSnapshot};
 
 /// The world every codec must implement, as named in errors.
 const CODEC_WORLD: &str = "sluice:plugin/codec@0.5.0";
@@ -25,21 +25,6 @@ const CODEC_WORLD: &str = "sluice:plugin/codec@0.5.0";
 /// before it is abandoned. Epoch interruption only stops Wasm code; this stops a guest parked
 /// in a host future (a poll on a clock, say).
 const HOST_WAIT_GRACE: Duration = Duration::from_millis(100);
-
-/// Counters kept by the host for one loaded plugin.
-#[derive(Debug, Default)]
-pub struct PluginStats {
-    /// Calls made into the plugin (constructors, `on-data`, `on-wake`, drops).
-    pub calls: AtomicU64,
-    /// Instances started, the first included.
-    pub instances_started: AtomicU64,
-    /// Instances discarded after a call ran past its deadline.
-    pub deadline_misses: AtomicU64,
-    /// Instances discarded after growing past the memory cap.
-    pub memory_exhaustions: AtomicU64,
-    /// Instances discarded after any other trap.
-    pub traps: AtomicU64,
-}
 
 /// A loaded, checked codec plugin. New sessions are placed on its instances; it lives as long
 /// as any session does, so a hot swap can replace it while old sessions finish on it.
@@ -53,7 +38,7 @@ pub struct CodecPlugin {
     limits: Limits,
     instances: Mutex<Vec<Arc<Instance>>>,
     next_instance_id: AtomicU64,
-    stats: PluginStats,
+    stats: Arc<PluginStats>,
 }
 
 struct Instance {
@@ -101,7 +86,7 @@ impl CodecPlugin {
             limits,
             instances: Mutex::new(Vec::new()),
             next_instance_id: AtomicU64::new(0),
-            stats: PluginStats::default(),
+            stats: Arc::new(PluginStats::new()),
         };
         let start = |detail: String| LoadError::Start {
             name: label.to_string(),
@@ -138,9 +123,9 @@ impl CodecPlugin {
         &self.label
     }
 
-    /// The host's counters for this plugin.
-    pub fn stats(&self) -> &PluginStats {
-        &self.stats
+    /// The host's figures for this plugin.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot(&self.info, &self.sha256)
     }
 
     /// Instances currently alive.
@@ -217,6 +202,7 @@ impl CodecPlugin {
             self.host.clone(),
             Arc::from(self.info.name.as_str()),
             self.limits.memory_bytes_max,
+            self.stats.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
@@ -245,18 +231,11 @@ impl CodecPlugin {
         })
     }
 
-    /// Epoch ticks for one call: the deadline rounded up, plus one because the first tick may
-    /// come at any moment after the call starts.
-    fn deadline_ticks(&self) -> u64 {
-        let tick = EPOCH_TICK.as_millis().max(1);
-        (self.limits.call_deadline.as_millis().div_ceil(tick) as u64).saturating_add(1)
-    }
-
     /// Gives the next call its full allowance, checked at every tick.
     fn start_clock(&self, store: &mut Store<StoreState>) {
         let clock = &mut store.data_mut().call_clock;
         clock.ticks_used = 0;
-        clock.ticks_allowed = self.deadline_ticks();
+        clock.ticks_allowed = deadline_ticks(self.limits.call_deadline);
         store.set_epoch_deadline(1);
     }
 
@@ -272,14 +251,17 @@ impl CodecPlugin {
         )
             -> std::pin::Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>,
     ) -> wasmtime::Result<R> {
-        self.stats.calls.fetch_add(1, Ordering::Relaxed);
         self.start_clock(&mut live.store);
+        let started = Instant::now();
         // Wall time also counts time spent yielded or awaiting WASI, hence the margin.
         let wait_max = self.limits.call_deadline * 2 + HOST_WAIT_GRACE;
-        match tokio::time::timeout(wait_max, f(&live.bindings, &mut live.store)).await {
+        let result = match tokio::time::timeout(wait_max, f(&live.bindings, &mut live.store)).await
+        {
             Ok(result) => result,
             Err(_) => Err(wasmtime::Error::from(Trap::Interrupt)),
-        }
+        };
+        self.stats.record_call(started.elapsed());
+        result
     }
 
     /// Discards an instance after a failed call: drops its store, counts and logs the failure,
@@ -293,24 +275,10 @@ impl CodecPlugin {
         let memory_refused = guard
             .as_ref()
             .is_some_and(|l| l.store.data().limiter.refused);
-        let cause = match error.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => FailureCause::Deadline,
-            _ if memory_refused => FailureCause::Memory,
-            _ => FailureCause::Trap,
-        };
-        let counter = match cause {
-            FailureCause::Deadline => &self.stats.deadline_misses,
-            FailureCause::Memory => &self.stats.memory_exhaustions,
-            FailureCause::Trap => &self.stats.traps,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let cause = FailureCause::of(&error, memory_refused);
+        self.stats.record_failure(cause);
         **guard = None;
-        // One line: a trap's message carries a multi-line Wasm backtrace.
-        let detail = format!("{error:#}")
-            .lines()
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(" | ");
+        let detail = one_line(&error);
         tracing::error!(
             plugin = %self.info.name,
             sha256 = %&self.sha256[..12],
@@ -354,6 +322,9 @@ impl CodecSession {
 
     async fn deliver(&mut self, input: Input<'_>) -> Result<Output, CallError> {
         let resource = self.resource.ok_or(CallError::InstanceGone)?;
+        if let Input::Data(data) = input {
+            PluginStats::add(&self.plugin.stats.bytes_in, data.len());
+        }
         let mut guard = self.instance.live.lock().await;
         let Some(live) = guard.as_mut() else {
             return Err(CallError::InstanceGone);
@@ -376,8 +347,14 @@ impl CodecSession {
             })
             .await;
         match result {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(refused)) => Err(CallError::Refused(refused.reason)),
+            Ok(Ok(output)) => {
+                PluginStats::add(&self.plugin.stats.bytes_out, output.write.len());
+                Ok(output)
+            }
+            Ok(Err(refused)) => {
+                self.plugin.stats.errors.fetch_add(1, Ordering::Relaxed);
+                Err(CallError::Refused(refused.reason))
+            }
             Err(error) => Err(self.plugin.fail(&self.instance, &mut guard, error)),
         }
     }

@@ -321,28 +321,8 @@ pub(crate) fn link_zero_copy_append(linker: &mut Linker<StoreState>) -> wasmtime
     Ok(())
 }
 
-/// Longer log lines are cut: a plugin must not be able to flood the log with one call.
-const LOG_LINE_BYTES_MAX: usize = 4096;
-
 impl log::Host for StoreState {
-    fn log(&mut self, level: LogLevel, mut message: String) {
-        if !self.log_budget.take() {
-            return;
-        }
-        if message.len() > LOG_LINE_BYTES_MAX {
-            let mut cut = LOG_LINE_BYTES_MAX;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-        }
-        let plugin = &*self.plugin_name;
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "sluice::plugin", plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "sluice::plugin", plugin, "{message}"),
-            LogLevel::Info => tracing::info!(target: "sluice::plugin", plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "sluice::plugin", plugin, "{message}"),
-            LogLevel::Error => tracing::error!(target: "sluice::plugin", plugin, "{message}"),
-        }
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.log.write(level, message);
     }
 }

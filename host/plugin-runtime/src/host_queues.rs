@@ -4,8 +4,6 @@
 //! Like `host`, this only forwards: the broker crate implements [`HostQueues`] over its address
 //! model. Every queue call names the connection it is made for (the one whose `on-data` or
 //! `on-wake` is running), because consumers belong to connections.
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::bindings::sluice::plugin::{auth, clock, queues};
 use crate::bindings::{
     BrokerError, Consumer, ConsumerOptions, Message, Outcome, Principal, Received, RoutingType,
@@ -105,8 +103,6 @@ impl auth::Host for StoreState {
 
 impl clock::Host for StoreState {
     fn now_ms(&mut self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        crate::imports::now_ms()
     }
 }

@@ -1,18 +1,20 @@
-//! The state each plugin instance's store carries: its WASI context with nothing granted, its
-//! memory limiter, its log budget and the host it may call.
+//! The state each codec instance's store carries: its WASI context with nothing granted, its
+//! memory limiter, its log and the host it may call. The WASI context is every plugin kind's.
 //!
 //! Architecture invariant: a plugin has no ambient authority. Its standard library may import
 //! WASI, so WASI is linked, but with no preopened directories, no environment, no arguments, no
 //! stdio (closed), no network (every socket address refused), and clocks frozen at the epoch.
 //! Time reaches plugins only through the host's own imports.
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::host::SharedHost;
+use crate::imports::PluginLog;
 use crate::limits::MemoryLimiter;
+use crate::stats::PluginStats;
 
 /// Store data for one plugin instance.
 pub(crate) struct StoreState {
@@ -22,8 +24,7 @@ pub(crate) struct StoreState {
     pub(crate) host: SharedHost,
     /// The connection whose call is running (its `connection-info.id`), for queue calls.
     pub(crate) connection: u64,
-    pub(crate) plugin_name: Arc<str>,
-    pub(crate) log_budget: LogBudget,
+    pub(crate) log: PluginLog,
     pub(crate) call_clock: CallClock,
 }
 
@@ -37,28 +38,35 @@ pub(crate) struct CallClock {
 }
 
 impl StoreState {
-    pub(crate) fn new(host: SharedHost, plugin_name: Arc<str>, memory_bytes_max: usize) -> Self {
-        let wasi = WasiCtx::builder()
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+    pub(crate) fn new(
+        host: SharedHost,
+        plugin_name: Arc<str>,
+        memory_bytes_max: usize,
+        stats: Arc<PluginStats>,
+    ) -> Self {
         StoreState {
-            wasi,
+            wasi: wasi_granting_nothing(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter {
-                memory_bytes_max,
-                refused: false,
-            },
+            limiter: MemoryLimiter::new(memory_bytes_max, stats),
             host,
             connection: 0,
-            plugin_name,
-            log_budget: LogBudget::new(),
+            log: PluginLog::new(plugin_name),
             call_clock: CallClock::default(),
         }
     }
+}
+
+/// A WASI context that grants nothing: no preopened directories, environment or arguments,
+/// stdin closed and stdout and stderr discarding what they get, every socket refused, clocks
+/// frozen at the epoch. Every kind of plugin gets this one.
+pub(crate) fn wasi_granting_nothing() -> WasiCtx {
+    WasiCtx::builder()
+        .wall_clock(FrozenClock)
+        .monotonic_clock(FrozenClock)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build()
 }
 
 impl WasiView for StoreState {
@@ -88,41 +96,5 @@ impl HostMonotonicClock for FrozenClock {
     }
     fn now(&self) -> u64 {
         0
-    }
-}
-
-/// Log lines one instance may write per second; the rest are dropped (and counted in the next
-/// line that gets through), so a chatty plugin cannot drown the broker's log.
-const LOG_LINES_PER_SECOND_MAX: u32 = 100;
-
-/// A per-second budget of log lines.
-pub(crate) struct LogBudget {
-    window_start: Instant,
-    used: u32,
-}
-
-impl LogBudget {
-    fn new() -> Self {
-        LogBudget {
-            window_start: Instant::now(),
-            used: 0,
-        }
-    }
-
-    /// True when one more line may be written now.
-    pub(crate) fn take(&mut self) -> bool {
-        let now = Instant::now();
-        if now.duration_since(self.window_start) >= Duration::from_secs(1) {
-            if self.used > LOG_LINES_PER_SECOND_MAX {
-                tracing::warn!(
-                    dropped = self.used - LOG_LINES_PER_SECOND_MAX,
-                    "plugin log lines dropped (rate limit)"
-                );
-            }
-            self.window_start = now;
-            self.used = 0;
-        }
-        self.used = self.used.saturating_add(1);
-        self.used <= LOG_LINES_PER_SECOND_MAX
     }
 }

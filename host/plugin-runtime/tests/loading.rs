@@ -1,5 +1,11 @@
-//! Loading refuses what is not a codec, and says what it expected.
+//! Loading refuses what is not a codec, and says what it expected; a loaded codec counts what
+//! it does.
+mod common;
+
 use std::sync::Arc;
+use std::time::Duration;
+
+use common::{block_on, guest};
 
 use sluice_plugin_runtime::{
     AppendResult, BrokerError, ClusterInfo, CommitAuthor, CommittedOffset, ConfigChange,
@@ -194,14 +200,6 @@ fn load(bytes: &[u8]) -> Result<(), LoadError> {
     block_on(runtime.load_codec("test", bytes, Arc::new(NoBroker), Limits::default())).map(|_| ())
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
 #[test]
 fn bytes_that_are_not_wasm_are_refused_as_invalid() {
     let err = load(b"definitely not a component").unwrap_err();
@@ -238,4 +236,53 @@ fn a_missing_file_is_a_read_error_naming_the_path() {
     .err()
     .unwrap();
     assert!(err.to_string().contains("/nonexistent/codec.wasm"), "{err}");
+}
+
+#[test]
+fn a_codec_counts_its_calls_bytes_memory_and_failures() {
+    let runtime = Runtime::new(None).unwrap();
+    let limits = Limits {
+        call_deadline: Duration::from_millis(50),
+        ..Limits::default()
+    };
+    let bytes = guest("sluice-guest-codec-loop");
+    block_on(async {
+        let codec = runtime
+            .load_codec("codec-loop", &bytes, Arc::new(NoBroker), limits)
+            .await
+            .unwrap();
+        let stats = codec.stats();
+        assert_eq!((stats.name.as_str(), stats.calls), ("guest-codec-loop", 1));
+        assert_eq!(stats.instances_started, 1);
+        assert!(stats.memory_bytes > 0, "{stats:?}");
+
+        let info = sluice_plugin_runtime::ConnectionInfo {
+            id: 1,
+            listener: "test".into(),
+            peer: "127.0.0.1:1".into(),
+            advertised_host: "localhost".into(),
+            advertised_port: 9092,
+            frame_bytes_max: 1 << 20,
+        };
+        let mut session = codec.open_session(&info).await.unwrap();
+        let err = session.on_data(b"hello").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                sluice_plugin_runtime::CallError::Failed {
+                    cause: sluice_plugin_runtime::FailureCause::Deadline,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let stats = codec.stats();
+        assert_eq!((stats.calls, stats.bytes_in, stats.bytes_out), (3, 5, 0));
+        assert_eq!((stats.deadline_misses, stats.traps), (1, 0));
+        assert_eq!(
+            stats.memory_bytes, 0,
+            "the discarded instance's memory is released"
+        );
+        assert_eq!(stats.latency.count, stats.calls);
+    });
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use sluice_storage::{StorageError, TopicOverrides, validate_topic_name};
 
@@ -50,6 +50,9 @@ pub struct AddressEntry {
     pub anycast_next: AtomicUsize,
     /// Round robin of keyless messages over the log's partitions.
     pub keyless_next: AtomicU32,
+    /// Messages routed on the address since the broker started: the router's `sequence`.
+    /// Shared so a send can advance it with the catalog unlocked.
+    pub sequence: Arc<AtomicU64>,
 }
 
 impl AddressEntry {
@@ -147,6 +150,7 @@ impl Queues {
                 temporary,
                 anycast_next: AtomicUsize::new(0),
                 keyless_next: AtomicU32::new(0),
+                sequence: Arc::new(AtomicU64::new(0)),
             },
         );
         tracing::info!(address = name, ?routing, temporary, "address created");
@@ -259,6 +263,8 @@ impl Queues {
         let Some(entry) = cat.addresses.get_mut(address) else {
             return Err(QueuesError::UnknownAddress(address.to_owned()));
         };
+        // Artemis's `default-last-value-key` and `default-ring-size`: for queues created here.
+        let attrs = attrs.with_defaults(&entry.settings);
         let (log, parts) = match routing {
             RoutingType::Anycast => {
                 let log = anycast_log(id);
@@ -284,7 +290,7 @@ impl Queues {
             temporary,
             log,
             entry.settings.clone(),
-            attrs,
+            attrs.clone(),
             parts,
         ));
         entry.queues.push(queue.clone());
@@ -452,7 +458,7 @@ impl Queues {
                 log: entry.log.as_ref().map(|l| l.topic.clone()),
             });
             for queue in entry.queues.iter().filter(|q| !q.temporary) {
-                let attrs = queue.lock(&self.storage).st.attrs;
+                let attrs = queue.lock(&self.storage).st.attrs.clone();
                 if attrs.durable {
                     file.queues.push(QueueRecord {
                         address: entry.name.clone(),
@@ -462,6 +468,9 @@ impl Queues {
                         exclusive: attrs.exclusive,
                         max_consumers: attrs.max_consumers,
                         purge_on_no_consumers: attrs.purge_on_no_consumers,
+                        filter: attrs.filter,
+                        last_value_key: attrs.last_value_key,
+                        ring_size: attrs.ring_size,
                     });
                 }
             }

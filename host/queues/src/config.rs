@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use sluice_storage::CursorLimits;
 
+use crate::policy::FilterRef;
 use crate::settings::AddressSettingsRule;
 use crate::types::RoutingType;
 
@@ -96,6 +97,44 @@ pub struct QueueConfig {
     /// consumer.
     #[serde(default)]
     pub purge_on_no_consumers: bool,
+    /// Applied as messages are taken for delivery (Artemis's queue `filter-string`): what it
+    /// drops is acknowledged and counted filtered. A string is a selector; a table
+    /// `{ plugin, config }` names a filter plugin.
+    #[serde(default)]
+    pub filter: Option<FilterRef>,
+    /// A last-value queue keyed by this header: a message replaces the queue's previous one
+    /// with the same value (default: the address settings' `last-value-key`).
+    #[serde(default)]
+    pub last_value_key: Option<String>,
+    /// A ring queue holding at most this many messages, at least 1: the oldest not being
+    /// delivered goes when a new one arrives (default: the address settings' `ring-size`).
+    #[serde(default, deserialize_with = "crate::settings::ring_size")]
+    pub ring_size: Option<u64>,
+}
+
+/// An unnamed durable anycast queue with Artemis's default attributes, to fill in with
+/// `..QueueConfig::default()` (a name at least).
+impl Default for QueueConfig {
+    fn default() -> QueueConfig {
+        QueueConfig::new("", RoutingType::Anycast)
+    }
+}
+
+impl QueueConfig {
+    /// A durable queue with Artemis's default attributes.
+    pub fn new(name: &str, routing: RoutingType) -> QueueConfig {
+        QueueConfig {
+            name: name.to_owned(),
+            routing,
+            durable: true,
+            exclusive: false,
+            max_consumers: -1,
+            purge_on_no_consumers: false,
+            filter: None,
+            last_value_key: None,
+            ring_size: None,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -128,4 +167,20 @@ impl Default for QueueLimits {
             queues_max: QUEUES_MAX_DEFAULT,
         }
     }
+}
+
+/// Refuses declared queues no queue may be: a ring size of 0 (built in code; TOML refuses it
+/// on reading).
+pub(crate) fn validate_addresses(addresses: &[AddressConfig]) -> Result<(), String> {
+    for address in addresses {
+        for queue in &address.queues {
+            if queue.ring_size == Some(0) {
+                return Err(format!(
+                    "queue `{}::{}`: ring-size must be at least 1",
+                    address.name, queue.name
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -2,11 +2,17 @@
 //! belongs to one connection: a call naming another connection's consumer is refused as if the
 //! consumer did not exist. A connection closing closes its consumers and deletes its temporary
 //! addresses (dynamic nodes).
+//!
+//! A consumer's selector is checked by the selector filter before anything is resolved or
+//! created, so a refused one leaves nothing behind. On a queue made for the consumer alone (a
+//! temporary subscription, a dynamic queue) it is the queue's filter, as Artemis makes it;
+//! on a shared queue it is the consumer's, judged as it takes messages (see `delivery`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::policy::{FilterRef, PolicyError};
 use crate::queue::Queue;
 use crate::types::{ConsumerInfo, ConsumerOptions};
 use crate::{Queues, QueuesError};
@@ -84,8 +90,19 @@ impl Queues {
         if self.consumer_table().count(connection) >= max {
             return Err(per_connection_limit(max));
         }
+        let selector = options.selector.as_deref().map(FilterRef::selector);
+        if let Some(selector) = &selector {
+            // Before anything is created: a selector refused leaves no queue behind.
+            match self.policies.check_filter(selector) {
+                Ok(()) | Err(PolicyError::Bypass) => {}
+                Err(PolicyError::Invalid(why)) => return Err(QueuesError::InvalidFilter(why)),
+                Err(PolicyError::Unavailable(why)) => {
+                    return Err(QueuesError::Unavailable(format!("selector filter: {why}")));
+                }
+            }
+        }
         let (queue, delete_queue) = if options.dynamic {
-            let queue = self.create_dynamic()?;
+            let queue = self.create_dynamic(selector.clone())?;
             self.consumer_table()
                 .connections
                 .entry(connection)
@@ -97,8 +114,12 @@ impl Queues {
             let resolved = self.resolve_consumer(&options)?;
             (resolved.queue, resolved.delete_on_close)
         };
+        // On a queue of its own (dynamic, or a subscription made for it) the selector is the
+        // queue's filter already; on a shared queue it is the consumer's.
+        let own_queue = options.dynamic || delete_queue;
+        let selector = selector.filter(|_| !own_queue);
         let id = self.next_consumer.fetch_add(1, Ordering::Relaxed);
-        let added = queue.lock(&self.storage).add_consumer(id);
+        let added = queue.lock(&self.storage).add_consumer(id, selector);
         let inserted = added.and_then(|()| {
             let mut table = self.consumer_table();
             if table.count(connection) >= max {

@@ -1,9 +1,14 @@
 //! A queue's statistics, Artemis's names: counters kept in memory since the broker started,
 //! and a message count recomputed from the cursors and logs, so it is right after a restart.
+//!
+//! Every message that leaves a queue is acknowledged and counted once, by why it left:
+//! acknowledged by a consumer, expired, killed, filtered (a delivery filter dropped it),
+//! replaced (a last-value queue got a newer value) or removed by a ring queue.
 
 use serde::Serialize;
 use sluice_storage::QueueCursor;
 
+use crate::policy::FilterRef;
 use crate::queue::Locked;
 use crate::types::RoutingType;
 
@@ -18,6 +23,12 @@ pub struct Counters {
     pub messages_expired: u64,
     /// Messages dead-lettered or dropped: rejected, out of delivery attempts, purged.
     pub messages_killed: u64,
+    /// Messages a delivery filter (the address's or the queue's) dropped.
+    pub messages_filtered: u64,
+    /// Messages of a last-value queue replaced by a newer one with their key.
+    pub messages_replaced: u64,
+    /// Messages a ring queue removed to stay within its size.
+    pub messages_removed_by_ring: u64,
 }
 
 /// One queue's statistics, as the admin API shows them.
@@ -39,6 +50,12 @@ pub struct QueueStats {
     pub max_consumers: i32,
     /// Purged when its last consumer leaves.
     pub purge_on_no_consumers: bool,
+    /// Its own delivery filter, if any.
+    pub filter: Option<FilterRef>,
+    /// The header it is a last-value queue by, if it is one.
+    pub last_value_key: Option<String>,
+    /// Its ring size, if it is a ring queue.
+    pub ring_size: Option<u64>,
     /// Open consumers.
     pub consumer_count: u64,
     /// Unacknowledged messages, those being delivered included.
@@ -53,6 +70,22 @@ pub struct QueueStats {
     pub messages_expired: u64,
     /// Messages dead-lettered or dropped since the broker started.
     pub messages_killed: u64,
+    /// Messages a delivery filter dropped since the broker started (acknowledged by policy).
+    pub messages_filtered: u64,
+    /// Messages replaced by a newer value of their last-value key since the broker started
+    /// (acknowledged by policy).
+    pub messages_replaced: u64,
+    /// Messages removed to keep a ring queue within its size since the broker started
+    /// (acknowledged by policy).
+    pub messages_removed_by_ring: u64,
+    /// Messages waiting for their delivery time now (Artemis's `ScheduledCount`): those a
+    /// receive met early; unread ones are not known yet.
+    pub scheduled_count: u64,
+    /// Messages some consumer passed over as not its own (selector, group, pin) that wait
+    /// for another: at most `SKIPPED_MAX`.
+    pub skipped_count: u64,
+    /// Message groups with an owner now: at most `GROUPS_MAX`.
+    pub group_count: u64,
 }
 
 /// Offsets in `from..to` the cursor has not acknowledged.
@@ -90,6 +123,19 @@ impl Locked<'_> {
         count
     }
 
+    /// Unacknowledged messages below the high watermarks (those a consumer could be handed):
+    /// from the cursors alone, with no call on storage, for a router's view on every send.
+    pub fn visible_count(&self) -> u64 {
+        self.st
+            .parts
+            .iter()
+            .map(|part| {
+                let hw = *part.hw.borrow();
+                unacked_between(&part.cursor, part.cursor.floor(), hw)
+            })
+            .sum()
+    }
+
     /// The queue's statistics now.
     pub fn stats(&self) -> QueueStats {
         let st = &*self.st;
@@ -102,6 +148,9 @@ impl Locked<'_> {
             exclusive: st.attrs.exclusive,
             max_consumers: st.attrs.max_consumers,
             purge_on_no_consumers: st.attrs.purge_on_no_consumers,
+            filter: st.attrs.filter.clone(),
+            last_value_key: st.attrs.last_value_key.clone(),
+            ring_size: st.attrs.ring_size,
             consumer_count: st.consumers.len() as u64,
             message_count: self.message_count(),
             messages_added: st.counters.messages_added,
@@ -109,6 +158,12 @@ impl Locked<'_> {
             delivering_count: st.delivering.len() as u64,
             messages_expired: st.counters.messages_expired,
             messages_killed: st.counters.messages_killed,
+            messages_filtered: st.counters.messages_filtered,
+            messages_replaced: st.counters.messages_replaced,
+            messages_removed_by_ring: st.counters.messages_removed_by_ring,
+            scheduled_count: st.schedule.len() as u64,
+            skipped_count: st.skipped.len() as u64,
+            group_count: st.groups.len() as u64,
         }
     }
 }

@@ -24,6 +24,13 @@ pub enum QueuesError {
     /// No open consumer of that id belongs to the connection.
     #[error("unknown consumer {0}")]
     UnknownConsumer(u64),
+    /// A policy plugin (router, filter, selector) holds messages while it restarts, or is
+    /// misconfigured: nothing was done (nothing stored, no consumer opened); try again later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A consumer's selector the selector filter refuses (it does not parse).
+    #[error("invalid filter: {0}")]
+    InvalidFilter(String),
     /// Storage failed (disk, a full queue cursor, a message too large for the log).
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
@@ -36,4 +43,10 @@ pub(crate) fn io_error(
 ) -> impl FnOnce(std::io::Error) -> QueuesError {
     let context = format!("{action} {}", path.display());
     move |source| QueuesError::Storage(StorageError::Io { context, source })
+}
+
+/// A router's or filter's failure to answer, as the send or receive it stops reports it: held
+/// (nothing was done). A misconfiguration holds messages too, so it never loses them.
+pub(crate) fn unavailable(what: &str, e: crate::policy::PolicyError) -> QueuesError {
+    QueuesError::Unavailable(format!("{what}: {e}"))
 }

@@ -1,6 +1,12 @@
 //! A message and the Kafka record it is stored as: key, value, headers and timestamp, with the
 //! expiry carried as the header `sluice-expiry-ms` (decimal ASCII) so Kafka clients read what
 //! other protocols sent and their records can carry an expiry too.
+//!
+//! The delivery policies travel as reserved headers too, kept in `headers` (a consumer and a
+//! plugin see them) and parsed into fields on read and at send, so the host reads them once:
+//! [`DELIVERY_TIME_HEADER`] (scheduled delivery, ms since the epoch), [`DELIVERY_DELAY_HEADER`]
+//! (turned into a delivery time at send and never stored) and [`GROUP_ID_HEADER`] (a message
+//! group).
 
 use sluice_storage::{NewRecord, StoredRecord};
 
@@ -11,6 +17,16 @@ pub const EXPIRY_HEADER: &str = "sluice-expiry-ms";
 pub const ORIGINAL_ADDRESS_HEADER: &str = "sluice-original-address";
 /// Set on a dead-lettered or expired message: the queue it was on (`_AMQ_ORIG_QUEUE`).
 pub const ORIGINAL_QUEUE_HEADER: &str = "sluice-original-queue";
+
+/// Not delivered before this time (ms since the Unix epoch, decimal ASCII): a scheduled
+/// delivery (Artemis's `_AMQ_SCHED_DELIVERY`).
+pub const DELIVERY_TIME_HEADER: &str = "sluice-delivery-time";
+/// Not delivered before this many ms after it is sent (decimal ASCII): replaced at send by a
+/// [`DELIVERY_TIME_HEADER`] (Artemis's `_AMQ_SCHED_DELAY`).
+pub const DELIVERY_DELAY_HEADER: &str = "sluice-delivery-delay";
+/// The message group: a queue hands a group's messages to one consumer at a time, in order
+/// (Artemis's `_AMQ_GROUP_ID`, AMQP's `group-id`).
+pub const GROUP_ID_HEADER: &str = "sluice-group-id";
 
 /// One message, independent of the protocol it arrived on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +44,12 @@ pub struct Message {
     pub durable: bool,
     /// When it expires, milliseconds since the Unix epoch; `None`: never.
     pub expiry_ms: Option<i64>,
+    /// Not delivered before this time, ms since the Unix epoch: [`DELIVERY_TIME_HEADER`] as
+    /// read. At send the header wins over this field; the field alone adds the header.
+    pub delivery_time_ms: Option<i64>,
+    /// Its group: [`GROUP_ID_HEADER`] as read. At send the header wins over this field; the
+    /// field alone adds the header.
+    pub group_id: Option<Vec<u8>>,
 }
 
 impl Message {
@@ -39,6 +61,47 @@ impl Message {
     /// Whether it has expired at `now_ms`.
     pub fn expired(&self, now_ms: i64) -> bool {
         self.expiry_ms.is_some_and(|at| at <= now_ms)
+    }
+
+    /// The value of its first header `name`, if it has one with a value.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Makes the reserved headers and their fields agree before the message is stored: a
+    /// delay becomes a delivery time counted from `now_ms` (the delay header is not stored),
+    /// a header wins over its field, and a field alone gains its header.
+    pub fn normalize_for_send(&mut self, now_ms: i64) {
+        let delay = self.header(DELIVERY_DELAY_HEADER).and_then(parse_ms);
+        self.headers.retain(|(k, _)| k != DELIVERY_DELAY_HEADER);
+        if let Some(delay) = delay {
+            self.delivery_time_ms = Some(now_ms.saturating_add(delay.max(0)));
+            self.headers.retain(|(k, _)| k != DELIVERY_TIME_HEADER);
+        } else if self.headers.iter().any(|(k, _)| k == DELIVERY_TIME_HEADER) {
+            self.delivery_time_ms = self.header(DELIVERY_TIME_HEADER).and_then(parse_ms);
+        }
+        if let Some(at) = self.delivery_time_ms
+            && !self.headers.iter().any(|(k, _)| k == DELIVERY_TIME_HEADER)
+        {
+            self.headers.push((
+                DELIVERY_TIME_HEADER.to_owned(),
+                Some(at.to_string().into_bytes()),
+            ));
+        }
+        if self.headers.iter().any(|(k, _)| k == GROUP_ID_HEADER) {
+            self.group_id = self.header(GROUP_ID_HEADER).map(<[u8]>::to_vec);
+        } else if let Some(group) = &self.group_id {
+            self.headers
+                .push((GROUP_ID_HEADER.to_owned(), Some(group.clone())));
+        }
+    }
+
+    /// Whether it may not be delivered yet at `now_ms` (scheduled later).
+    pub fn scheduled_after(&self, now_ms: i64) -> bool {
+        self.delivery_time_ms.is_some_and(|at| at > now_ms)
     }
 
     /// The message as it leaves `address`/`queue` for a dead-letter or expiry address: marked
@@ -59,6 +122,11 @@ impl Message {
         self.durable = true;
         self
     }
+}
+
+/// Milliseconds as a reserved header carries them: decimal ASCII, spaces around allowed.
+fn parse_ms(value: &[u8]) -> Option<i64> {
+    std::str::from_utf8(value).ok()?.trim().parse::<i64>().ok()
 }
 
 /// The expiry as its header carries it, kept beside the message while it is encoded.
@@ -92,10 +160,13 @@ pub fn to_record<'a>(message: &'a Message, expiry: &'a ExpiryText) -> NewRecord<
 }
 
 /// A stored record as a message: the expiry header is taken out and read (an unreadable or
-/// non-positive one means no expiry); header keys that are not UTF-8 (a Kafka producer may
-/// write any bytes) are read lossily.
+/// non-positive one means no expiry), the delivery time and group are read into their fields
+/// (their headers stay); header keys that are not UTF-8 (a Kafka producer may write any bytes)
+/// are read lossily.
 pub fn from_record(record: StoredRecord) -> Message {
     let mut expiry_ms = None;
+    let mut delivery_time_ms = None;
+    let mut group_id = None;
     let mut headers = Vec::with_capacity(record.headers.len());
     for (key, value) in record.headers {
         if key == EXPIRY_HEADER.as_bytes() {
@@ -105,6 +176,11 @@ pub fn from_record(record: StoredRecord) -> Message {
                 .and_then(|v| v.trim().parse::<i64>().ok())
                 .filter(|&at| at > 0);
             continue;
+        }
+        if key == DELIVERY_TIME_HEADER.as_bytes() && delivery_time_ms.is_none() {
+            delivery_time_ms = value.as_deref().and_then(parse_ms);
+        } else if key == GROUP_ID_HEADER.as_bytes() && group_id.is_none() {
+            group_id.clone_from(&value);
         }
         let key = match String::from_utf8(key) {
             Ok(key) => key,
@@ -119,6 +195,8 @@ pub fn from_record(record: StoredRecord) -> Message {
         timestamp_ms: record.timestamp_ms,
         durable: true,
         expiry_ms,
+        delivery_time_ms,
+        group_id,
     }
 }
 
@@ -138,6 +216,8 @@ mod tests {
             timestamp_ms: 1_000,
             durable: true,
             expiry_ms,
+            delivery_time_ms: None,
+            group_id: None,
         }
     }
 
@@ -182,5 +262,24 @@ mod tests {
             .collect();
         assert_eq!(marks.len(), 2);
         assert_eq!(marks[0].1.as_deref(), Some(&b"DLQ"[..]));
+    }
+
+    #[test]
+    fn a_delay_becomes_a_delivery_time_and_reserved_headers_are_read_back() {
+        let mut sent = message(None);
+        sent.headers
+            .push((DELIVERY_DELAY_HEADER.into(), Some(b" 250 ".to_vec())));
+        sent.headers
+            .push((DELIVERY_TIME_HEADER.into(), Some(b"7".to_vec())));
+        sent.group_id = Some(b"g".to_vec());
+        sent.normalize_for_send(1_000);
+        assert_eq!(sent.delivery_time_ms, Some(1_250));
+        assert_eq!(sent.header(DELIVERY_DELAY_HEADER), None);
+        assert_eq!(sent.header(DELIVERY_TIME_HEADER), Some(&b"1250"[..]));
+        assert_eq!(sent.header(GROUP_ID_HEADER), Some(&b"g"[..]));
+        let read = round_trip(&sent);
+        assert_eq!(read.delivery_time_ms, Some(1_250));
+        assert_eq!(read.group_id.as_deref(), Some(&b"g"[..]));
+        assert!(read.scheduled_after(1_249) && !read.scheduled_after(1_250));
     }
 }

@@ -8,6 +8,10 @@
 //! lock again it is acknowledged at the source, once the destination holds it durably (at
 //! once when it already does, else by `tick` when the high watermarks pass). A crash between
 //! the steps leaves the message in both places, never in neither.
+//!
+//! The destination routes the message as any send (its publish filter, its router). When a
+//! policy there holds (`Unavailable`), the message stays in its queue, marked held, and `tick`
+//! routes it again: a plugin restarting never loses a dead letter.
 
 use std::sync::Arc;
 
@@ -48,7 +52,8 @@ impl Locked<'_> {
         }
         .filter(|to| **to != self.q.address)
         .cloned();
-        self.st.returned.remove(&pos);
+        self.st.unreturn(pos);
+        self.st.schedule.remove(pos);
         match to {
             Some(to) => {
                 self.st.moving.insert(pos, Move::Routing(disposal));
@@ -105,6 +110,9 @@ impl Locked<'_> {
         if self.st.deleted {
             return;
         }
+        if routed.is_ok() && std::mem::take(&mut self.st.warned.move_held) {
+            tracing::info!(queue = %self.q.fqqn(), "destinations take moved messages again");
+        }
         match routed {
             Ok(sent) if sent.pending.is_empty() => self.complete_move(pos, disposal),
             Ok(sent) => {
@@ -119,6 +127,15 @@ impl Locked<'_> {
                 );
                 self.st.moving.remove(&pos);
                 self.st.returned.insert(pos, i64::MIN);
+            }
+            Err(QueuesError::Unavailable(why)) => {
+                if !std::mem::replace(&mut self.st.warned.move_held, true) {
+                    tracing::warn!(
+                        queue = %self.q.fqqn(), error = %why,
+                        "the destination holds messages; moves are tried again at every tick"
+                    );
+                }
+                self.st.moving.insert(pos, Move::Held(disposal));
             }
             Err(e) => {
                 tracing::warn!(
@@ -139,6 +156,41 @@ impl Locked<'_> {
             tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot acknowledge a moved message");
             self.st.returned.insert(pos, i64::MIN);
         }
+    }
+}
+
+impl Locked<'_> {
+    /// The moves a destination held, marked routing again and read for `tick` to retry.
+    pub fn retry_held_moves(&mut self) -> Vec<PendingMove> {
+        let held: Vec<(Pos, Disposal)> = self
+            .st
+            .moving
+            .iter()
+            .filter_map(|(pos, m)| match m {
+                Move::Held(disposal) => Some((*pos, *disposal)),
+                _ => None,
+            })
+            .collect();
+        let mut moves = Vec::new();
+        for (pos, disposal) in held {
+            match self.read_at(pos) {
+                Ok(Some(message)) => {
+                    self.st.moving.remove(&pos);
+                    moves.extend(self.dispose(pos, message, disposal));
+                }
+                Ok(None) => {
+                    // The log lost it (retention): nothing left to move.
+                    self.st.moving.remove(&pos);
+                    if let Err(e) = self.ack(pos) {
+                        tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot acknowledge a lost message");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(queue = %self.q.fqqn(), error = %e, "cannot read a held move");
+                }
+            }
+        }
+        moves
     }
 }
 

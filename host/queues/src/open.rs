@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 
 use sluice_storage::TopicOverrides;
 
@@ -111,6 +111,7 @@ impl Queues {
                     temporary: false,
                     anycast_next: AtomicUsize::new(0),
                     keyless_next: AtomicU32::new(0),
+                    sequence: Arc::new(AtomicU64::new(0)),
                     name: record.name,
                     id: record.id,
                 },
@@ -159,6 +160,9 @@ impl Queues {
                     exclusive: record.exclusive,
                     max_consumers: record.max_consumers,
                     purge_on_no_consumers: record.purge_on_no_consumers,
+                    filter: record.filter,
+                    last_value_key: record.last_value_key,
+                    ring_size: record.ring_size,
                 },
                 parts,
             ));
@@ -249,6 +253,9 @@ impl Queues {
                 exclusive: queue.exclusive,
                 max_consumers: queue.max_consumers,
                 purge_on_no_consumers: queue.purge_on_no_consumers,
+                filter: queue.filter.clone(),
+                last_value_key: queue.last_value_key.clone(),
+                ring_size: queue.ring_size,
             };
             let existing = cat
                 .addresses
@@ -265,6 +272,7 @@ impl Queues {
                     "the configured routing type differs from the queue's; keeping the queue's"
                 ),
                 Some(existing) => {
+                    let attrs = attrs.with_defaults(&existing.settings);
                     let mut locked = existing.lock(&self.storage);
                     if locked.st.attrs != attrs {
                         tracing::info!(queue = %existing.fqqn(), ?attrs, "queue attributes updated");

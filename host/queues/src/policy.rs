@@ -156,7 +156,8 @@ pub trait Policies: Send + Sync + std::fmt::Debug {
     fn check_filter(&self, filter: &FilterRef) -> Result<(), PolicyError>;
 
     /// Judges messages under `filter`: one verdict per message, checked by the caller.
-    fn filter(&self, filter: &FilterRef, messages: &[Message]) -> Result<Vec<Verdict>, PolicyError>;
+    fn filter(&self, filter: &FilterRef, messages: &[Message])
+    -> Result<Vec<Verdict>, PolicyError>;
 }
 
 /// The policies of a model opened without plugins (tests, tools): routing is always the
@@ -181,7 +182,11 @@ impl Policies for NoPlugins {
         )))
     }
 
-    fn filter(&self, filter: &FilterRef, _messages: &[Message]) -> Result<Vec<Verdict>, PolicyError> {
+    fn filter(
+        &self,
+        filter: &FilterRef,
+        _messages: &[Message],
+    ) -> Result<Vec<Verdict>, PolicyError> {
         self.check_filter(filter).map(|()| Vec::new())
     }
 }

@@ -4,12 +4,18 @@
 //!
 //! Where a message stands, for a position (partition, offset) of the log below a partition's
 //! `next`: acknowledged in the cursor, or *delivering* (held by one consumer), or *returned*
-//! (waiting to be delivered again, from a due time), or *moving* (on its way to a dead-letter
-//! or expiry address). At or above `next` a message is new: in the partition's read-ahead
-//! buffer or still only in the log.
+//! (waiting to be delivered again, from a due time; *skipped* ones among them were passed over
+//! by a consumer that may not take them), or *scheduled* (waiting for its delivery time), or
+//! *moving* (on its way to a dead-letter or expiry address). At or above `next` a message is
+//! new: in the partition's read-ahead buffer or still only in the log.
 //!
-//! **Invariant:** a position is in at most one of delivering, returned and moving, and never
-//! in one of them once acknowledged, so no message is handed to two consumers at once.
+//! Beside where messages stand, a queue keeps in memory only what its delivery policies need:
+//! consumer pins a router asked for, message groups' owners, last-value keys. None of it is
+//! durable; each is bounded (see their modules).
+//!
+//! **Invariant:** a position is in at most one of delivering, returned, scheduled and moving,
+//! and never in one of them once acknowledged, so no message is handed to two consumers at
+//! once.
 //! **Invariant:** nothing here waits: the lock is held across page-cache reads and writes of
 //! storage (log reads, anycast appends, cursor journal writes), never across an fsync other
 //! than a cursor `sync` in `tick`, which runs while no client call needs the queue's state.
@@ -22,8 +28,14 @@ use sluice_storage::{QueueCursor, Storage, StorageError};
 use tokio::sync::watch;
 
 use crate::counters::Counters;
+use crate::eligibility::Pins;
+use crate::groups::Groups;
+use crate::last_value::LastValues;
 use crate::message::Message;
+use crate::policy::FilterRef;
+use crate::schedule::Schedule;
 use crate::settings::AddressSettings;
+use crate::skipped::Skipped;
 use crate::types::{LogPosition, RoutingType};
 
 /// A message's place: (partition of the queue's log, offset).
@@ -38,7 +50,7 @@ pub const BUFFER_BYTES_MAX: u64 = 64 * 1024;
 pub const READ_CHUNK_BYTES: u32 = 64 * 1024;
 
 /// The attributes of a queue a configuration may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueAttrs {
     /// Survives restarts: in the registry, cursors synced.
     pub durable: bool,
@@ -48,6 +60,26 @@ pub struct QueueAttrs {
     pub max_consumers: i32,
     /// Purged when its last consumer leaves; takes nothing while it has none.
     pub purge_on_no_consumers: bool,
+    /// Applied as messages are taken for delivery, after the address's delivery filter.
+    pub filter: Option<FilterRef>,
+    /// A last-value queue keyed by this header.
+    pub last_value_key: Option<String>,
+    /// A ring queue of this many messages.
+    pub ring_size: Option<u64>,
+}
+
+impl QueueAttrs {
+    /// These attributes, taking the address settings' `last-value-key` and `ring-size` where
+    /// they name none (Artemis's defaults for queues created on the address).
+    pub fn with_defaults(mut self, settings: &AddressSettings) -> QueueAttrs {
+        if self.last_value_key.is_none() {
+            self.last_value_key.clone_from(&settings.last_value_key);
+        }
+        if self.ring_size.is_none() {
+            self.ring_size = settings.ring_size;
+        }
+        self
+    }
 }
 
 /// The fixed facts of a queue, and its lock.
@@ -80,6 +112,8 @@ pub struct ConsumerSlot {
     pub next_tag: u64,
     /// Unsettled deliveries by tag.
     pub unsettled: BTreeMap<u64, Pos>,
+    /// Its selector: it is handed only what this keeps; the rest stays for others.
+    pub selector: Option<FilterRef>,
 }
 
 /// Why a message leaves its queue without being consumed.
@@ -98,6 +132,9 @@ pub enum Move {
     Routing(Disposal),
     /// Routed; acknowledged here once these positions of the destination are durable.
     Durable(Disposal, Vec<LogPosition>),
+    /// The destination's router or publish filter holds messages (a plugin restarting):
+    /// `tick` routes it again.
+    Held(Disposal),
 }
 
 /// One partition of the queue's log as the queue reads it.
@@ -153,6 +190,10 @@ pub struct Warned {
     pub expiry_dropped: bool,
     /// Killed messages dropped: no dead-letter address.
     pub kill_dropped: bool,
+    /// A delivery filter holds messages (cleared when filters answer again).
+    pub filter_held: bool,
+    /// A destination holds moves (cleared when one is routed again).
+    pub move_held: bool,
 }
 
 /// Everything about a queue that changes.
@@ -170,7 +211,18 @@ pub struct QueueState {
     pub delivering: BTreeMap<Pos, (u64, u64)>,
     /// Waiting for redelivery from a due time (ms).
     pub returned: BTreeMap<Pos, i64>,
-    /// Consumers that must never get the message again (`undeliverable_here`).
+    /// The returned positions a consumer passed over as not its own (see `skipped`).
+    pub skipped: Skipped,
+    /// Messages met before their delivery time.
+    pub schedule: Schedule,
+    /// Positions a router pinned to a consumer.
+    pub pins: Pins,
+    /// Message groups' owners.
+    pub groups: Groups,
+    /// A last-value queue's latest position per key.
+    pub last_values: LastValues,
+    /// Consumers that must never get the message again: they refused it
+    /// (`undeliverable_here`) or their selector dropped it.
     pub excluded: HashMap<Pos, Vec<u64>>,
     /// On the way to a dead-letter or expiry address.
     pub moving: BTreeMap<Pos, Move>,
@@ -188,6 +240,25 @@ pub struct QueueState {
     pub scan_from: usize,
     /// Warnings already logged.
     pub warned: Warned,
+    /// A receive stopped with messages left that a retry may take (a filter held them, or
+    /// the skip bounds cut it short): `tick` wakes the consumers, since nothing else may.
+    pub retry_on_tick: bool,
+}
+
+impl QueueState {
+    /// Takes `pos` out of `returned` (and the skipped positions); its cached message, if any.
+    pub fn unreturn(&mut self, pos: Pos) -> Option<Message> {
+        self.returned.remove(&pos);
+        self.skipped.remove(pos)
+    }
+
+    /// Forgets every trace of `pos` but delivering and moving: it was acknowledged.
+    fn forget(&mut self, pos: Pos) {
+        self.unreturn(pos);
+        self.excluded.remove(&pos);
+        self.schedule.remove(pos);
+        self.pins.remove(pos);
+    }
 }
 
 impl Queue {
@@ -219,6 +290,11 @@ impl Queue {
                 consumers: BTreeMap::new(),
                 delivering: BTreeMap::new(),
                 returned: BTreeMap::new(),
+                skipped: Skipped::default(),
+                schedule: Schedule::default(),
+                pins: Pins::default(),
+                groups: Groups::default(),
+                last_values: LastValues::default(),
                 excluded: HashMap::new(),
                 moving: BTreeMap::new(),
                 expiry: BinaryHeap::new(),
@@ -228,6 +304,7 @@ impl Queue {
                 last_tick_ms: i64::MIN,
                 scan_from: 0,
                 warned: Warned::default(),
+                retry_on_tick: false,
             }),
             changes: watch::Sender::new(0),
         }
@@ -311,6 +388,7 @@ impl Locked<'_> {
             .is_some_and(|p| !p.cursor.is_acked(pos.1))
             && !st.delivering.contains_key(&pos)
             && !st.returned.contains_key(&pos)
+            && !st.schedule.contains(pos)
             && !st.moving.contains_key(&pos)
     }
 
@@ -322,8 +400,7 @@ impl Locked<'_> {
         };
         let acked = part.cursor.ack(pos.1)?;
         st.dirty = true;
-        st.returned.remove(&pos);
-        st.excluded.remove(&pos);
+        st.forget(pos);
         Ok(acked)
     }
 

@@ -4,6 +4,8 @@
 //! Written whole on every change, atomically: a temporary file, fsynced, renamed over the old
 //! one, the directory fsynced. A crash leaves the old registry or the new one, never a mix.
 //! Changes are rare (a queue or address created or deleted), so rewriting is cheap.
+//!
+//! Fields added since the format's first version are optional, so older files still load.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -14,6 +16,7 @@ use sluice_storage::StorageError;
 
 use crate::QueuesError;
 use crate::error::io_error;
+use crate::policy::FilterRef;
 use crate::types::RoutingType;
 
 /// Version of the file; an unknown one is refused rather than guessed at.
@@ -73,6 +76,15 @@ pub struct QueueRecord {
     pub max_consumers: i32,
     /// See `QueueConfig::purge_on_no_consumers`.
     pub purge_on_no_consumers: bool,
+    /// See `QueueConfig::filter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterRef>,
+    /// See `QueueConfig::last_value_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_value_key: Option<String>,
+    /// See `QueueConfig::ring_size`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_size: Option<u64>,
 }
 
 /// Where the registry lives under storage's data directory.
@@ -178,11 +190,34 @@ mod tests {
             exclusive: true,
             max_consumers: -1,
             purge_on_no_consumers: false,
+            filter: Some(FilterRef::selector("a = 1")),
+            last_value_key: Some("k".into()),
+            ring_size: Some(5),
         });
         path.save(&file).unwrap();
         path.save(&file).unwrap();
         assert_eq!(path.load().unwrap(), file);
         assert!(!dir.path().join("queues").join(TEMP_FILE).exists());
+    }
+
+    #[test]
+    fn a_registry_written_before_queue_policies_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = RegistryPath::new(dir.path());
+        fs::create_dir_all(dir.path().join("queues")).unwrap();
+        fs::write(
+            dir.path().join("queues").join(FILE),
+            "version = 1\nnext-id = 3\n\n[[queue]]\naddress = \"a\"\nname = \"q\"\nid = 2\n\
+             routing = \"anycast\"\nexclusive = false\nmax-consumers = -1\n\
+             purge-on-no-consumers = false\n",
+        )
+        .unwrap();
+        let file = path.load().unwrap();
+        let q = &file.queues[0];
+        assert_eq!(
+            (&q.filter, &q.last_value_key, q.ring_size),
+            (&None, &None, None)
+        );
     }
 
     #[test]

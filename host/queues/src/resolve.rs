@@ -10,11 +10,15 @@
 //!
 //! Lookups run under the catalog's read lock; only a miss takes the write lock, and checks
 //! again under it, so two clients racing to create a queue create it once.
+//!
+//! A queue created here takes the address settings' `last-value-key` and `ring-size` (see
+//! `catalog`); a temporary subscription takes its consumer's selector as its filter.
 
 use std::sync::Arc;
 
 use crate::catalog::{AddressEntry, Catalog};
 use crate::names::{self, Target};
+use crate::policy::FilterRef;
 use crate::queue::{Queue, QueueAttrs};
 use crate::types::{ConsumerOptions, RoutingType};
 use crate::{Queues, QueuesError};
@@ -25,6 +29,9 @@ const AUTO_CREATED: QueueAttrs = QueueAttrs {
     exclusive: false,
     max_consumers: -1,
     purge_on_no_consumers: false,
+    filter: None,
+    last_value_key: None,
+    ring_size: None,
 };
 
 /// The queue a consumer reads, and whether it goes when the consumer closes.
@@ -312,6 +319,8 @@ impl Queues {
                 cat.next_id += 1;
                 name = names::temporary_subscription(cat.next_id);
             }
+            // The subscription is the consumer's own: its selector is the queue's filter, so
+            // what it does not select never waits in it.
             let queue = self.create_queue(
                 cat,
                 address,
@@ -319,6 +328,7 @@ impl Queues {
                 RoutingType::Multicast,
                 QueueAttrs {
                     durable: false,
+                    filter: options.selector.as_deref().map(FilterRef::selector),
                     ..attrs
                 },
                 true,
@@ -342,8 +352,12 @@ impl Queues {
         })
     }
 
-    /// A dynamic consumer's new temporary address and queue.
-    pub(crate) fn create_dynamic(&self) -> Result<Arc<Queue>, QueuesError> {
+    /// A dynamic consumer's new temporary address and queue, filtered by `filter` (the
+    /// consumer's selector: the queue is its own).
+    pub(crate) fn create_dynamic(
+        &self,
+        filter: Option<FilterRef>,
+    ) -> Result<Arc<Queue>, QueuesError> {
         let mut cat = self.catalog_write();
         // A client may have taken the name for an address of its own.
         let mut name = names::temporary_address(cat.next_id);
@@ -359,6 +373,7 @@ impl Queues {
             RoutingType::Anycast,
             QueueAttrs {
                 durable: false,
+                filter,
                 ..AUTO_CREATED
             },
             true,

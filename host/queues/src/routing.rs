@@ -1,21 +1,31 @@
-//! Sending: a message goes to an address's multicast log once (every subscription reads it
-//! there, and so do Kafka clients), and to one of its anycast queues' logs (round robin,
-//! skipping purge-on-no-consumers queues nobody consumes). With no anycast queue an anycast
-//! message is dropped, as Artemis does. `address::queue` targets that anycast queue alone.
+//! Sending: the publish filter (`publish`), then placements (`policy_routing`: the address's
+//! router, or the host's own routing), then the appends. A message placed on a partition of a
+//! multicast address's log is stored there once (every subscription reads it there, and so do
+//! Kafka clients); a message placed on anycast queues is stored in each one's log. A message
+//! placed nowhere is dropped, as Artemis drops a message sent to an address without queues.
+//! `address::queue` targets that anycast queue alone and is not routed.
 //!
 //! Each (log, partition) gets one append per send, of as many batches as the messages need,
-//! so a send's messages keep their order and take consecutive offsets.
+//! so a send's messages keep their order and take consecutive offsets. As a queue takes its
+//! messages it keeps what its delivery policies need: consumer pins, last values (the value
+//! replaced leaves), its ring size (the oldest leave).
+//!
+//! The catalog is read-locked to find what the send reaches and again for the appends (so a
+//! subscription created meanwhile starts exactly at the end of what was sent before it), but
+//! not across the policy calls, which are made with no lock held.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sluice_storage::{AppendResult, encode_batch};
 
 use crate::catalog::AddressEntry;
 use crate::message::{ExpiryText, Message, to_record};
 use crate::names::{self, Target};
-use crate::partitioner;
-use crate::queue::Queue;
+use crate::policy_routing::{self, Routes};
+use crate::publish::prepare;
+use crate::queue::{Locked, Queue};
+use crate::settings::AddressSettings;
 use crate::types::{LogPosition, RoutingType, Sent};
 use crate::{Queues, QueuesError};
 
@@ -23,6 +33,24 @@ use crate::{Queues, QueuesError};
 /// `max.message.bytes` (1 MiB), so a send of many small messages is never refused as one
 /// oversized batch. A single larger message gets a batch of its own.
 const BATCH_BYTES_TARGET: usize = 256 * 1024;
+
+/// What a send reaches, as found under the catalog's read lock.
+struct Reach {
+    settings: Arc<AddressSettings>,
+    sequence: Arc<AtomicU64>,
+    target: Reached,
+}
+
+enum Reached {
+    /// `address::queue`: that anycast queue.
+    Queue(Arc<Queue>),
+    /// An address: its log's partitions if the send reaches it (else 0), and its anycast
+    /// queues if the send reaches them.
+    Address {
+        partitions: u32,
+        anycast: Vec<Arc<Queue>>,
+    },
+}
 
 impl Queues {
     /// `send`, for clients and for messages moved to a dead-letter or expiry address.
@@ -42,18 +70,63 @@ impl Queues {
         if messages.is_empty() {
             return Ok(sent);
         }
+        let reach = self.reach(address, &target, routing)?;
+        let mut messages = self.publish_filter(reach.settings.publish_filter.as_ref(), messages)?;
+        prepare(&mut messages, &reach.settings, now_ms);
+        if messages.is_empty() {
+            return Ok(sent);
+        }
+        match reach.target {
+            Reached::Queue(queue) => {
+                let all: Vec<&Message> = messages.iter().collect();
+                sent.routed = self.append_anycast(&queue, &all, &[], &mut sent.pending)?;
+            }
+            Reached::Address {
+                partitions,
+                anycast,
+            } => {
+                let eligible = self.eligible(&anycast);
+                if partitions == 0 && eligible.queues.is_empty() {
+                    // Nowhere to go: dropped, as Artemis drops it, without asking a router.
+                    return Ok(sent);
+                }
+                let placed = self.place(
+                    target.address(),
+                    &reach.settings,
+                    &reach.sequence,
+                    partitions,
+                    eligible.views,
+                    &messages,
+                )?;
+                let cat = self.catalog_read();
+                let Some(entry) = cat.addresses.get(target.address()) else {
+                    return Err(QueuesError::UnknownAddress(target.address().to_owned()));
+                };
+                let routes = placed.unwrap_or_else(|| {
+                    policy_routing::native(entry, partitions, eligible.queues.len(), &messages)
+                });
+                sent.routed =
+                    self.append_multicast(entry, &messages, &routes, &mut sent.pending)?;
+                let routed =
+                    self.append_placed(&eligible.queues, &messages, &routes, &mut sent.pending)?;
+                sent.routed = sent.routed.saturating_add(routed);
+            }
+        }
+        Ok(sent)
+    }
+
+    /// What a send to `target` reaches, with the catalog read-locked only here.
+    fn reach(
+        &self,
+        address: &str,
+        target: &Target<'_>,
+        routing: Option<RoutingType>,
+    ) -> Result<Reach, QueuesError> {
         let cat = self.catalog_read();
         let Some(entry) = cat.addresses.get(target.address()) else {
             return Err(QueuesError::UnknownAddress(target.address().to_owned()));
         };
-        let messages: Vec<Message> = messages
-            .into_iter()
-            .map(|mut m| {
-                m.expiry_ms = entry.settings.expiry_for(m.expiry_ms, now_ms);
-                m
-            })
-            .collect();
-        match target {
+        let reached = match target {
             Target::Queue { queue, .. } => {
                 let Some(queue) = entry.queue(queue) else {
                     return Err(QueuesError::UnknownAddress(address.to_owned()));
@@ -63,44 +136,62 @@ impl Queues {
                         "`{address}` is a subscription; send to its address instead"
                     )));
                 }
-                let all: Vec<&Message> = messages.iter().collect();
-                sent.routed = self.append_anycast(queue, &all, &mut sent.pending)?;
+                Reached::Queue(queue.clone())
             }
             Target::Address(_) => {
                 let multicast =
                     entry.multicast && routing.is_none_or(|r| r == RoutingType::Multicast);
                 let anycast = entry.anycast && routing.is_none_or(|r| r == RoutingType::Anycast);
-                if multicast {
-                    sent.routed = self.append_multicast(entry, &messages, &mut sent.pending)?;
-                }
-                if anycast {
-                    let routed = self.route_anycast(entry, &messages, &mut sent.pending)?;
-                    sent.routed = sent.routed.saturating_add(routed);
+                let partitions = match &entry.log {
+                    Some(log) if multicast => log.partitions.load(Ordering::Acquire).max(1),
+                    _ => 0,
+                };
+                let anycast = if anycast {
+                    entry
+                        .queues
+                        .iter()
+                        .filter(|q| q.routing == RoutingType::Anycast)
+                        .cloned()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Reached::Address {
+                    partitions,
+                    anycast,
                 }
             }
-        }
-        Ok(sent)
+        };
+        Ok(Reach {
+            settings: entry.settings.clone(),
+            sequence: entry.sequence.clone(),
+            target: reached,
+        })
     }
 
-    /// Appends `messages` to the address's log, partitioned as Kafka's default partitioner
-    /// would, and tells every subscription. Returns the queues reached, summed per message.
+    /// Appends each message placed on a partition to the address's log, one append per
+    /// partition, and tells every subscription. Returns the queues reached, summed per
+    /// message.
     fn append_multicast(
         &self,
         entry: &AddressEntry,
         messages: &[Message],
+        routes: &Routes,
         pending: &mut Vec<LogPosition>,
     ) -> Result<u32, QueuesError> {
         let Some(log) = &entry.log else {
             return Ok(0);
         };
-        let partitions = log.partitions.load(Ordering::Acquire).max(1);
-        let mut by_partition: Vec<Vec<&Message>> = vec![Vec::new(); partitions as usize];
-        for message in messages {
-            let p = match &message.key {
-                Some(key) => partitioner::for_key(key, partitions),
-                None => entry.keyless_next.fetch_add(1, Ordering::Relaxed) % partitions,
+        let mut by_partition: Vec<Vec<&Message>> = Vec::new();
+        for (message, partition) in messages.iter().zip(&routes.partitions) {
+            let Some(p) = *partition else {
+                continue;
             };
-            if let Some(group) = by_partition.get_mut(p as usize) {
+            let p = p as usize;
+            if by_partition.len() <= p {
+                by_partition.resize_with(p + 1, Vec::new);
+            }
+            if let Some(group) = by_partition.get_mut(p) {
                 group.push(message);
             }
         }
@@ -109,6 +200,7 @@ impl Queues {
             .iter()
             .filter(|q| q.routing == RoutingType::Multicast)
             .collect();
+        let mut routed = 0u32;
         for (p, group) in by_partition.iter().enumerate() {
             if group.is_empty() {
                 continue;
@@ -120,62 +212,44 @@ impl Queues {
                 if locked.st.deleted {
                     continue;
                 }
-                locked.st.counters.messages_added += group.len() as u64;
-                for (i, message) in group.iter().enumerate() {
-                    if let Some(at) = message.expiry_ms {
-                        let offset = appended.base_offset + i as i64;
-                        locked.track_expiry((p, offset), at, self.limits.expiry_tracked_max);
-                    }
-                }
-            }
-        }
-        let per_message = u32::try_from(subscriptions.len()).unwrap_or(u32::MAX);
-        let count = u32::try_from(messages.len()).unwrap_or(u32::MAX);
-        Ok(per_message.saturating_mul(count))
-    }
-
-    /// Gives each message to one anycast queue of the address, round robin.
-    fn route_anycast(
-        &self,
-        entry: &AddressEntry,
-        messages: &[Message],
-        pending: &mut Vec<LogPosition>,
-    ) -> Result<u32, QueuesError> {
-        let eligible: Vec<&Arc<Queue>> = entry
-            .queues
-            .iter()
-            .filter(|q| q.routing == RoutingType::Anycast)
-            .filter(|q| {
-                let locked = q.lock(&self.storage);
-                let idle = locked.st.attrs.purge_on_no_consumers && locked.st.consumers.is_empty();
-                !locked.st.deleted && !idle
-            })
-            .collect();
-        if eligible.is_empty() {
-            return Ok(0);
-        }
-        let mut groups: Vec<Vec<&Message>> = vec![Vec::new(); eligible.len()];
-        for message in messages {
-            let i = entry.anycast_next.fetch_add(1, Ordering::Relaxed) % eligible.len();
-            if let Some(group) = groups.get_mut(i) {
-                group.push(message);
-            }
-        }
-        let mut routed = 0u32;
-        for (queue, group) in eligible.iter().zip(&groups) {
-            if !group.is_empty() {
-                routed = routed.saturating_add(self.append_anycast(queue, group, pending)?);
+                self.took(&mut locked, p, appended.base_offset, group, &[]);
+                routed = routed.saturating_add(u32::try_from(group.len()).unwrap_or(u32::MAX));
             }
         }
         Ok(routed)
     }
 
+    /// Appends each message routed to anycast queues to each of them, one append per queue,
+    /// with the consumer pins asked for. Returns the copies stored.
+    fn append_placed(
+        &self,
+        queues: &[Arc<Queue>],
+        messages: &[Message],
+        routes: &Routes,
+        pending: &mut Vec<LogPosition>,
+    ) -> Result<u32, QueuesError> {
+        let mut routed = 0u32;
+        for (queue, routed_here) in queues.iter().zip(&routes.queues) {
+            if routed_here.is_empty() {
+                continue;
+            }
+            let to: Vec<&Message> = routed_here
+                .iter()
+                .filter_map(|(i, _)| messages.get(*i))
+                .collect();
+            let pins: Vec<Option<u64>> = routed_here.iter().map(|(_, pin)| *pin).collect();
+            routed = routed.saturating_add(self.append_anycast(queue, &to, &pins, pending)?);
+        }
+        Ok(routed)
+    }
+
     /// Appends to an anycast queue's own log, under its lock so a deletion cannot slip in
-    /// between. Returns the messages routed.
+    /// between, pinning message `i` to `pins[i]` if given. Returns the messages routed.
     fn append_anycast(
         &self,
         queue: &Queue,
         messages: &[&Message],
+        pins: &[Option<u64>],
         pending: &mut Vec<LogPosition>,
     ) -> Result<u32, QueuesError> {
         let mut locked = queue.lock(&self.storage);
@@ -183,14 +257,35 @@ impl Queues {
             return Ok(0);
         }
         let appended = self.append(&queue.log, 0, messages, pending)?;
+        self.took(&mut locked, 0, appended.base_offset, messages, pins);
+        Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
+    }
+
+    /// A queue took `messages`, stored from `base_offset` of partition `p`: counted, their
+    /// expiries tracked, pins, last values and ring size applied.
+    fn took(
+        &self,
+        locked: &mut Locked<'_>,
+        p: u32,
+        base_offset: i64,
+        messages: &[&Message],
+        pins: &[Option<u64>],
+    ) {
         locked.st.counters.messages_added += messages.len() as u64;
+        let last_values = locked.st.attrs.last_value_key.is_some();
         for (i, message) in messages.iter().enumerate() {
+            let pos = (p, base_offset + i as i64);
             if let Some(at) = message.expiry_ms {
-                let offset = appended.base_offset + i as i64;
-                locked.track_expiry((0, offset), at, self.limits.expiry_tracked_max);
+                locked.track_expiry(pos, at, self.limits.expiry_tracked_max);
+            }
+            if let Some(Some(consumer)) = pins.get(i) {
+                locked.st.pins.insert(pos, *consumer);
+            }
+            if last_values {
+                locked.record_last_value(pos, message);
             }
         }
-        Ok(u32::try_from(messages.len()).unwrap_or(u32::MAX))
+        locked.trim_ring();
     }
 
     /// One append of `messages` to a partition, in batches of about [`BATCH_BYTES_TARGET`];

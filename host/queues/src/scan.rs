@@ -6,6 +6,9 @@
 //! Offsets without a record (a Kafka transaction marker, records compaction removed, a batch
 //! whose records cannot be read) are acknowledged as the read steps over them, so they never
 //! hold the cursor's floor back.
+//!
+//! A receive takes messages off the buffer's front a batch at a time, to judge them together;
+//! those it does not hand over or set elsewhere go back to the front (`unpop`), in order.
 
 use sluice_storage::{StorageError, decode_batches};
 
@@ -59,6 +62,19 @@ impl Locked<'_> {
         part.buffer_bytes = part.buffer_bytes.saturating_sub(message.body_bytes());
         part.next = part.next.max(offset + 1);
         Some((offset, message))
+    }
+
+    /// Puts messages taken off partition `p`'s buffer and not handed out back at its front:
+    /// `taken` in offset order, each below what the buffer holds.
+    pub fn unpop(&mut self, p: u32, taken: Vec<(i64, Message)>) {
+        let Some(part) = self.st.parts.get_mut(p as usize) else {
+            return;
+        };
+        for (offset, message) in taken.into_iter().rev() {
+            part.buffer_bytes += message.body_bytes();
+            part.next = part.next.min(offset);
+            part.buffer.push_front((offset, message));
+        }
     }
 
     /// The front of partition `p`'s buffer, to look at before taking it.
@@ -174,10 +190,12 @@ impl Locked<'_> {
         part.cursor.ack_below(log_start)?;
         part.restart_at(log_start);
         st.dirty = true;
-        st.returned
-            .retain(|pos, _| pos.0 != p || pos.1 >= log_start);
-        st.excluded
-            .retain(|pos, _| pos.0 != p || pos.1 >= log_start);
+        let kept = |pos: crate::queue::Pos| pos.0 != p || pos.1 >= log_start;
+        st.returned.retain(|pos, _| kept(*pos));
+        st.skipped.retain(kept);
+        st.schedule.retain(kept);
+        st.pins.retain(kept);
+        st.excluded.retain(|pos, _| kept(*pos));
         st.counters.messages_expired += lost;
         if lost > 0 {
             tracing::warn!(

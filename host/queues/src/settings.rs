@@ -1,8 +1,9 @@
 //! Address settings: the rules of the configuration, matched by wildcard on an address name
 //! and merged field by field into the settings that address lives by.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
+use crate::policy::{DEFAULT_ROUTER, FilterRef};
 use crate::types::RoutingType;
 use crate::wildcard::Pattern;
 
@@ -39,6 +40,34 @@ pub struct AddressSettingsRule {
     pub auto_create_addresses: Option<bool>,
     /// Whether a missing queue is created on first use.
     pub auto_create_queues: Option<bool>,
+    /// The router plugin placing sends to the address (default [`DEFAULT_ROUTER`]).
+    pub router: Option<String>,
+    /// The router's configuration for the address, in the plugin's own syntax (default "").
+    pub router_config: Option<String>,
+    /// Applied to every send before routing: drops or rewrites messages before they are
+    /// stored. A string is a selector; a table `{ plugin, config }` names a filter plugin.
+    pub publish_filter: Option<FilterRef>,
+    /// Applied to every queue of the address as messages are taken for delivery (before the
+    /// queue's own filter): a dropped message is acknowledged and counted filtered.
+    pub delivery_filter: Option<FilterRef>,
+    /// Queues created on the address are last-value queues keyed by this header (Artemis's
+    /// `default-last-value-key`).
+    pub last_value_key: Option<String>,
+    /// Queues created on the address are ring queues of this size, at least 1 (Artemis's
+    /// `default-ring-size`).
+    #[serde(default, deserialize_with = "ring_size")]
+    pub ring_size: Option<u64>,
+}
+
+/// A ring size as the configuration gives it: 0 is refused where it is written, since a ring
+/// of no message would drop everything sent.
+pub(crate) fn ring_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(d)? {
+        Some(0) => Err(serde::de::Error::custom(
+            "ring-size must be at least 1 (a ring of no message would drop everything)",
+        )),
+        size => Ok(size),
+    }
 }
 
 /// The settings one address lives by, every field resolved.
@@ -64,6 +93,18 @@ pub struct AddressSettings {
     pub auto_create_addresses: bool,
     /// See [`AddressSettingsRule::auto_create_queues`].
     pub auto_create_queues: bool,
+    /// See [`AddressSettingsRule::router`].
+    pub router: String,
+    /// See [`AddressSettingsRule::router_config`].
+    pub router_config: String,
+    /// See [`AddressSettingsRule::publish_filter`].
+    pub publish_filter: Option<FilterRef>,
+    /// See [`AddressSettingsRule::delivery_filter`].
+    pub delivery_filter: Option<FilterRef>,
+    /// See [`AddressSettingsRule::last_value_key`].
+    pub last_value_key: Option<String>,
+    /// See [`AddressSettingsRule::ring_size`].
+    pub ring_size: Option<u64>,
 }
 
 impl AddressSettings {
@@ -143,7 +184,37 @@ impl SettingsRules {
                 .unwrap_or(RoutingType::Multicast),
             auto_create_addresses: merged.auto_create_addresses.unwrap_or(true),
             auto_create_queues: merged.auto_create_queues.unwrap_or(true),
+            router: merged.router.unwrap_or_else(|| DEFAULT_ROUTER.to_owned()),
+            router_config: merged.router_config.unwrap_or_default(),
+            publish_filter: merged.publish_filter,
+            delivery_filter: merged.delivery_filter,
+            last_value_key: merged.last_value_key,
+            ring_size: merged.ring_size,
         }
+    }
+
+    /// Refuses what no address may live by: a ring size of 0 (a rule built in code rather
+    /// than read from TOML, where it is refused on reading).
+    pub fn validate(&self) -> Result<(), String> {
+        for (_, rule) in &self.rules {
+            if rule.ring_size == Some(0) {
+                return Err(format!(
+                    "address settings `{}`: ring-size must be at least 1",
+                    rule.pattern
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every filter the rules attach, to check at open.
+    pub fn filters(&self) -> impl Iterator<Item = (&str, &FilterRef)> {
+        self.rules.iter().flat_map(|(_, rule)| {
+            [&rule.publish_filter, &rule.delivery_filter]
+                .into_iter()
+                .flatten()
+                .map(|f| (rule.pattern.as_str(), f))
+        })
     }
 }
 
@@ -176,6 +247,12 @@ fn overlay(merged: &mut AddressSettingsRule, rule: &AddressSettingsRule) {
         &rule.auto_create_addresses,
     );
     set(&mut merged.auto_create_queues, &rule.auto_create_queues);
+    set(&mut merged.router, &rule.router);
+    set(&mut merged.router_config, &rule.router_config);
+    set(&mut merged.publish_filter, &rule.publish_filter);
+    set(&mut merged.delivery_filter, &rule.delivery_filter);
+    set(&mut merged.last_value_key, &rule.last_value_key);
+    set(&mut merged.ring_size, &rule.ring_size);
 }
 
 #[cfg(test)]
@@ -205,6 +282,56 @@ mod tests {
         let delays: Vec<u64> = (1..=6).map(|n| s.redelivery_delay(n)).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(s.redelivery_delay(u32::MAX), 1000);
+    }
+
+    #[test]
+    fn policy_settings_read_from_toml_and_a_ring_of_zero_is_refused() {
+        let rule: AddressSettingsRule = toml::from_str(
+            r#"
+            match = "orders.#"
+            router = "balanced"
+            router-config = "x"
+            publish-filter = "color = 'red'"
+            delivery-filter = { plugin = "match", config = "a=b" }
+            last-value-key = "stock"
+            ring-size = 3
+            "#,
+        )
+        .unwrap();
+        let s = SettingsRules::new(&[rule]).resolve("orders.eu");
+        assert_eq!(
+            (s.router.as_str(), s.router_config.as_str()),
+            ("balanced", "x")
+        );
+        assert_eq!(s.publish_filter, Some(FilterRef::selector("color = 'red'")));
+        assert_eq!(
+            s.delivery_filter,
+            Some(FilterRef {
+                plugin: "match".into(),
+                config: "a=b".into()
+            })
+        );
+        assert_eq!(
+            (s.last_value_key.as_deref(), s.ring_size),
+            (Some("stock"), Some(3))
+        );
+        let d = SettingsRules::default().resolve("x");
+        assert_eq!(
+            (d.router.as_str(), d.router_config.as_str()),
+            (DEFAULT_ROUTER, "")
+        );
+        let zero = toml::from_str::<AddressSettingsRule>("match = \"#\"\nring-size = 0");
+        assert!(
+            zero.unwrap_err()
+                .to_string()
+                .contains("ring-size must be at least 1")
+        );
+        let built = SettingsRules::new(&[AddressSettingsRule {
+            pattern: "#".into(),
+            ring_size: Some(0),
+            ..Default::default()
+        }]);
+        assert!(built.validate().is_err());
     }
 
     #[test]

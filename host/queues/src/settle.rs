@@ -5,6 +5,7 @@
 use crate::QueuesError;
 use crate::counters::unacked_between;
 use crate::moves::PendingMove;
+use crate::policy::FilterRef;
 use crate::queue::{ConsumerSlot, Disposal, Locked, Pos};
 use crate::types::{Outcome, RoutingType};
 
@@ -144,10 +145,14 @@ impl Locked<'_> {
         Ok(())
     }
 
-    /// Adds a consumer, within `max_consumers`. A subscription purged on no consumers is
-    /// purged as its first consumer arrives: what was published while nobody listened is not
-    /// for it.
-    pub fn add_consumer(&mut self, consumer: u64) -> Result<(), QueuesError> {
+    /// Adds a consumer, with its selector, within `max_consumers`. A subscription purged on
+    /// no consumers is purged as its first consumer arrives: what was published while nobody
+    /// listened is not for it.
+    pub fn add_consumer(
+        &mut self,
+        consumer: u64,
+        selector: Option<FilterRef>,
+    ) -> Result<(), QueuesError> {
         if self.st.deleted {
             return Err(QueuesError::UnknownAddress(self.q.fqqn()));
         }
@@ -164,13 +169,20 @@ impl Locked<'_> {
         {
             self.purge()?;
         }
-        self.st.consumers.insert(consumer, ConsumerSlot::default());
+        self.st.consumers.insert(
+            consumer,
+            ConsumerSlot {
+                selector,
+                ..ConsumerSlot::default()
+            },
+        );
         Ok(())
     }
 
     /// Removes a consumer: its unsettled deliveries fail (counted, redelivered or
-    /// dead-lettered), and a queue purged on no consumers that loses its last one is purged.
-    /// Whether the consumer was there.
+    /// dead-lettered), its groups and pinned messages go to whoever takes them next, and a
+    /// queue purged on no consumers that loses its last one is purged. Whether the consumer
+    /// was there.
     pub fn remove_consumer(
         &mut self,
         consumer: u64,
@@ -192,6 +204,8 @@ impl Locked<'_> {
         self.st
             .excluded
             .retain(|_, consumers| !consumers.is_empty());
+        self.st.groups.release(consumer);
+        self.st.pins.release(consumer);
         if self.st.consumers.is_empty()
             && self.st.attrs.purge_on_no_consumers
             && let Err(e) = self.purge()
@@ -222,6 +236,10 @@ impl Locked<'_> {
         }
         let st = &mut *self.st;
         st.returned.clear();
+        st.skipped.clear();
+        st.schedule.clear();
+        st.pins = Default::default();
+        st.last_values.clear();
         st.excluded.clear();
         st.expiry.clear();
         st.counters.messages_killed += purged;

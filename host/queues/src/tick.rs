@@ -6,9 +6,12 @@
 //!   internal multicast log below what every subscription acknowledged;
 //! - expiry: messages tracked since `send` whose time came move to the expiry address, even
 //!   when nobody consumes;
-//! - moves whose destination became durable are acknowledged at their source;
-//! - redeliveries coming due, and retention or new partitions on a multicast log, wake the
-//!   queue's consumers.
+//! - moves whose destination became durable are acknowledged at their source, and moves a
+//!   destination's policy held are routed again;
+//! - redeliveries and scheduled messages coming due, retention or new partitions on a
+//!   multicast log, and a receive left unfinished (a filter held, the skip bounds cut it
+//!   short) wake the queue's consumers;
+//! - ring queues whose deliveries kept them above their size are trimmed.
 //!
 //! Durability contract: an acknowledgement is in the page cache at once (a process crash
 //! keeps it) and on disk after the next sync. A power loss can forget the last interval's
@@ -147,14 +150,20 @@ impl Queues {
 impl Locked<'_> {
     fn tick(&mut self, now_ms: i64, sync_interval_ms: u64, moves: &mut Vec<PendingMove>) {
         let last = std::mem::replace(&mut self.st.last_tick_ms, now_ms);
-        if self
-            .st
-            .returned
-            .values()
-            .any(|&due| due > last && due <= now_ms)
+        let scheduled_due = self.promote_due(now_ms);
+        let retry = std::mem::take(&mut self.st.retry_on_tick);
+        if scheduled_due
+            || retry
+            || self
+                .st
+                .returned
+                .values()
+                .any(|&due| due > last && due <= now_ms)
         {
             self.q.bump();
         }
+        self.trim_ring();
+        moves.extend(self.retry_held_moves());
         if self.q.routing == RoutingType::Multicast {
             self.follow_retention();
         }

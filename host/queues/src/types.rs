@@ -59,6 +59,11 @@ pub struct ConsumerOptions {
     pub durable: bool,
     /// Read a new temporary anycast address and queue, deleted when the connection closes.
     pub dynamic: bool,
+    /// A selector (JMS / Artemis syntax), evaluated by the selector filter plugin. On a
+    /// temporary queue (a subscription without a name, or `dynamic`) it is the queue's filter:
+    /// what it drops is acknowledged there. Otherwise the consumer is handed only what it
+    /// keeps, and the rest stays for the queue's other consumers.
+    pub selector: Option<String>,
 }
 
 /// An open consumer.

@@ -54,6 +54,9 @@ pub struct Shared {
     pub unsettled_out: usize,
     /// Client deliveries stored but waiting for durability before we accept them.
     pub durable: Durability,
+    /// Client deliveries held because the host was unavailable, all links together; while
+    /// any are, the connection's input pauses (see `link::incoming`).
+    pub held: usize,
     /// Settlements the client made during this call, by consumer and outcome, for one
     /// `queues.settle` each at its end (see `session::disposition`). At most the
     /// deliveries unsettled, `UNSETTLED_OUT_MAX`.
@@ -72,6 +75,7 @@ impl Shared {
             next_link_id: 0,
             unsettled_out: 0,
             durable: Durability::default(),
+            held: 0,
             settles: BTreeMap::new(),
         }
     }

@@ -115,14 +115,19 @@ pub fn condition(e: &BrokerError) -> ErrorCondition {
         | ErrorCode::InvalidTopic
         | ErrorCode::InvalidPartitions
         | ErrorCode::InvalidConfig
+        | ErrorCode::InvalidFilter
         | ErrorCode::OffsetOutOfRange => AmqpError::InvalidField.into(),
         ErrorCode::NotAuthorized => AmqpError::UnauthorizedAccess.into(),
         ErrorCode::ResourceLimit => AmqpError::ResourceLimitExceeded.into(),
         ErrorCode::RecordTooLarge => LinkError::MessageSizeExceeded.into(),
         ErrorCode::CorruptBatch => AmqpError::DecodeError.into(),
-        ErrorCode::OutOfOrderSequence | ErrorCode::InvalidProducerEpoch | ErrorCode::Storage => {
-            AmqpError::InternalError.into()
-        }
+        // `unavailable` reaches a client only where nothing can be held for it (an attach):
+        // a transient failure, which the client may retry. A send holds its messages instead
+        // (see `link::incoming`).
+        ErrorCode::OutOfOrderSequence
+        | ErrorCode::InvalidProducerEpoch
+        | ErrorCode::Storage
+        | ErrorCode::Unavailable => AmqpError::InternalError.into(),
     }
 }
 

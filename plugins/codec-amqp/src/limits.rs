@@ -70,6 +70,12 @@ pub const DURABLE_WAIT_MS: u32 = 30_000;
 /// How long a wait for messages lasts before the consumers it covers look again.
 pub const CONSUMER_WAIT_MS: u32 = 30_000;
 
+/// How long deliveries the host refused as `unavailable` (a router or filter plugin is
+/// restarting) are held before they are sent again; the connection's input stays paused
+/// meanwhile. Short, since the host restarts a plugin within its own backoff, and cheap: one
+/// `queues.send` per holding link each time.
+pub const RETRY_HELD_MS: u32 = 100;
+
 /// The shortest interval between heartbeats, whatever idle timeout a peer asks for: a peer
 /// cannot make the connection wake the host every millisecond.
 pub const HEARTBEAT_MS_MIN: u32 = 100;

@@ -12,6 +12,12 @@
 //! as a header only when the value cannot rebuild it exactly. A record with no `amqp.*`
 //! header came from Kafka and is dressed as an AMQP message: a data body, the key as the
 //! annotation, the timestamp as `creation-time`, the headers as application properties.
+//!
+//! The host's delivery policies read a third view: reserved `sluice-*` headers, copied from
+//! where Artemis's clients say them (a scheduled delivery's `x-opt-delivery-time` or
+//! `x-opt-delivery-delay` annotation, `properties.group-id`, the `_AMQ_LVQ_NAME` application
+//! property). They are extra: the sections stay as sent, and an AMQP client never sees a
+//! `sluice-*` header.
 
 use fe2o3_amqp_types::messaging::annotations::OwnedKey;
 use fe2o3_amqp_types::messaging::{
@@ -40,8 +46,23 @@ pub const BODY: &str = "amqp.body";
 pub const FOOTER: &str = "amqp.footer";
 /// The message annotation that carries the record key.
 pub const PARTITION_KEY: &str = "x-opt-partition-key";
-/// Record headers the host sets for itself (`sluice-expiry-ms`); not application properties.
+/// Record headers the host sets for itself (`sluice-expiry-ms`) or reads for its delivery
+/// policies (below); not application properties.
 const HOST_HEADER_PREFIX: &str = "sluice-";
+/// Record header the host delivers a message after: ms since the epoch, decimal.
+const DELIVERY_TIME: &str = "sluice-delivery-time";
+/// Record header the host delays a message by: ms from when it is stored, decimal.
+const DELIVERY_DELAY: &str = "sluice-delivery-delay";
+/// Record header naming a message's group.
+const GROUP_ID: &str = "sluice-group-id";
+/// Record header holding a message's last-value key.
+const LAST_VALUE: &str = "sluice-last-value";
+/// The message annotation of a scheduled delivery's time (Artemis, qpid-jms's delivery time).
+const DELIVERY_TIME_ANNOTATION: &str = "x-opt-delivery-time";
+/// The message annotation of a scheduled delivery's delay (Artemis).
+const DELIVERY_DELAY_ANNOTATION: &str = "x-opt-delivery-delay";
+/// The application property holding Artemis's last-value key.
+const LAST_VALUE_PROPERTY: &str = "_AMQ_LVQ_NAME";
 
 /// Maps the message a client sent (a transfer's whole payload). `now` is the host's clock,
 /// asked at most once and only when the message does not say its time.
@@ -49,10 +70,11 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
     let s = sections::split(payload)?;
     let header: Option<Header> = s.header.map(|h| decode(h.bytes)).transpose()?;
     let properties: Option<Properties> = s.properties.map(|p| decode(p.bytes)).transpose()?;
-    let key = match s.message_annotations {
-        Some(ma) => partition_key(&decode(ma.bytes)?),
-        None => None,
-    };
+    let annotations: Option<MessageAnnotations> = s
+        .message_annotations
+        .map(|ma| decode(ma.bytes))
+        .transpose()?;
+    let key = annotations.as_ref().and_then(partition_key);
     let (value, body_kept) = body_value(&s)?;
 
     let mut headers = Vec::new();
@@ -72,6 +94,12 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
     if let Some(footer) = s.footer {
         headers.push(record_header(FOOTER, footer.bytes));
     }
+    policies(
+        &mut headers,
+        annotations.as_ref(),
+        properties.as_ref(),
+        s.application_properties.as_ref(),
+    );
 
     let mut cached = None;
     let mut now = || *cached.get_or_insert_with(clock_ms);
@@ -96,6 +124,59 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
         durable: header.is_some_and(|h| h.durable),
         expiry_ms,
     })
+}
+
+/// Adds the reserved headers the host's delivery policies read, from where Artemis's clients
+/// put them: a scheduled delivery's time (else its delay), the message group, the last-value
+/// key. The sections keep them too, byte for byte; these are copies for the host.
+fn policies(
+    headers: &mut Vec<RecordHeader>,
+    annotations: Option<&MessageAnnotations>,
+    properties: Option<&Properties>,
+    application_properties: Option<&Section<'_>>,
+) {
+    let annotation = |name: &str| annotations?.get(&OwnedKey::Symbol(Symbol::from(name)));
+    // Artemis reads the time first; the delay only when there is no time.
+    let scheduled = match annotation(DELIVERY_TIME_ANNOTATION).and_then(milliseconds) {
+        Some(ms) => Some((DELIVERY_TIME, ms)),
+        None => annotation(DELIVERY_DELAY_ANNOTATION)
+            .and_then(integer)
+            .map(|ms| (DELIVERY_DELAY, ms)),
+    };
+    if let Some((name, ms)) = scheduled {
+        headers.push(record_header(name, ms.to_string().as_bytes()));
+    }
+    if let Some(group) = properties.and_then(|p| p.group_id.as_deref()) {
+        headers.push(record_header(GROUP_ID, group.as_bytes()));
+    }
+    if let Some(key) =
+        application_properties.and_then(|ap| sections::map_string(ap, LAST_VALUE_PROPERTY))
+    {
+        headers.push(record_header(LAST_VALUE, key.as_bytes()));
+    }
+}
+
+/// A point in time in ms since the epoch: a timestamp, or an integer as Artemis reads one.
+fn milliseconds(value: &Value) -> Option<i64> {
+    match value {
+        Value::Timestamp(t) => Some(t.milliseconds()),
+        other => integer(other),
+    }
+}
+
+/// An integer of any AMQP width that fits an `i64` (Artemis reads any number).
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Long(n) => Some(*n),
+        Value::Int(n) => Some(i64::from(*n)),
+        Value::Short(n) => Some(i64::from(*n)),
+        Value::Byte(n) => Some(i64::from(*n)),
+        Value::Ulong(n) => i64::try_from(*n).ok(),
+        Value::Uint(n) => Some(i64::from(*n)),
+        Value::Ushort(n) => Some(i64::from(*n)),
+        Value::Ubyte(n) => Some(i64::from(*n)),
+        _ => None,
+    }
 }
 
 /// The record value for the body, and whether the body sections must be kept as a header

@@ -160,6 +160,45 @@ fn next(buf: &[u8]) -> Result<Section<'_>, Malformed> {
     })
 }
 
+/// The string that `key` (a string) maps to in the map section `section`, read in place: a
+/// section serde_amqp would refuse, or one that is not a map, has none. The section's shape
+/// was checked when it was split, so the walk only finds where each entry ends.
+pub fn map_string<'a>(section: &Section<'a>, key: &str) -> Option<&'a str> {
+    let value = section.value();
+    let (&code, rest) = value.split_first()?;
+    let width = match code {
+        0xc1 => 1usize,
+        0xd1 => 4,
+        _ => return None,
+    };
+    // Size, then count, each `width` bytes: the entries follow.
+    let mut entries = rest.get(width.checked_mul(2)?..)?;
+    let mut is_key = true;
+    let mut matched = false;
+    while !entries.is_empty() {
+        let len = wire::value_len(entries).ok()?;
+        let (item, after) = entries.split_at_checked(len)?;
+        let text = string(item);
+        if matched {
+            return text;
+        }
+        matched = is_key && text == Some(key);
+        is_key = !is_key;
+        entries = after;
+    }
+    None
+}
+
+/// The text of an encoded string value (`str8` or `str32`).
+fn string(value: &[u8]) -> Option<&str> {
+    let bytes = match value.split_first()? {
+        (0xa1, rest) => rest.get(1..)?,
+        (0xb1, rest) => rest.get(4..)?,
+        _ => return None,
+    };
+    std::str::from_utf8(bytes).ok()
+}
+
 /// Whether `bytes` is exactly one section of `code`.
 pub fn is_one(bytes: &[u8], code: u64) -> bool {
     next(bytes).is_ok_and(|s| s.code == code && s.bytes.len() == bytes.len())
@@ -168,4 +207,64 @@ pub fn is_one(bytes: &[u8], code: u64) -> bool {
 /// Whether `bytes` is a sequence of body sections (or nothing: a message without a body).
 pub fn is_body(bytes: &[u8]) -> bool {
     split(bytes).is_ok_and(|s| s.body_bytes.len() == bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An application-properties section around the map `entries` (already encoded).
+    fn section(map32: bool, count: u8, entries: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x00, 0x53, 0x74];
+        if map32 {
+            out.push(0xd1);
+            let size = u32::try_from(entries.len() + 4).unwrap();
+            out.extend_from_slice(&size.to_be_bytes());
+            out.extend_from_slice(&u32::from(count).to_be_bytes());
+        } else {
+            out.extend_from_slice(&[0xc1, u8::try_from(entries.len() + 1).unwrap(), count]);
+        }
+        out.extend_from_slice(entries);
+        out
+    }
+
+    fn str8(text: &str) -> Vec<u8> {
+        let mut out = vec![0xa1, u8::try_from(text.len()).unwrap()];
+        out.extend_from_slice(text.as_bytes());
+        out
+    }
+
+    fn lookup(bytes: &[u8], key: &str) -> Option<String> {
+        let s = split(bytes).unwrap();
+        map_string(s.application_properties.as_ref().unwrap(), key).map(str::to_owned)
+    }
+
+    #[test]
+    fn a_string_is_found_by_its_key_in_map8_and_map32() {
+        let mut entries = str8("n");
+        entries.extend_from_slice(&[0x54, 3]);
+        entries.extend(str8("key"));
+        // A str32 value.
+        entries.extend_from_slice(&[0xb1, 0, 0, 0, 2]);
+        entries.extend_from_slice(b"hi");
+        for map32 in [false, true] {
+            let bytes = section(map32, 4, &entries);
+            assert_eq!(
+                lookup(&bytes, "key").as_deref(),
+                Some("hi"),
+                "map32 {map32}"
+            );
+            assert_eq!(lookup(&bytes, "n"), None, "not a string");
+            assert_eq!(lookup(&bytes, "missing"), None);
+        }
+    }
+
+    #[test]
+    fn a_value_equal_to_the_key_is_not_taken_for_the_key() {
+        let mut entries = str8("a");
+        entries.extend(str8("key"));
+        entries.extend(str8("b"));
+        entries.extend(str8("c"));
+        assert_eq!(lookup(&section(false, 4, &entries), "key"), None);
+    }
 }

@@ -2,11 +2,11 @@
 //!
 //! Place in the flow: the connection arms waits at the end of every call (durability of
 //! accepted-to-be messages, consumers with nothing to deliver, the heartbeat, resuming after a
-//! full output) and looks up the [`Purpose`] of each one the host wakes.
+//! full output, sending again what the host was unavailable for) and looks up the [`Purpose`] of each one the host wakes.
 //!
 //! Invariant: at most [`WAITS_ARMED_MAX`] are armed at once, below the host's `waits-max`.
-//! Durability and consumer waits share all but [`RESERVED`] of them, so the heartbeat and the
-//! resume wait (at most one each) can always be armed. A purpose that finds no slot is armed
+//! Durability and consumer waits share all but [`RESERVED`] of them, so the heartbeat, the
+//! resume wait and the retry of held deliveries (at most one each) can always be armed. A purpose that finds no slot is armed
 //! at the end of a later call: every slot in use is a wait that will fire.
 
 use std::collections::BTreeMap;
@@ -16,8 +16,8 @@ use sluice_sdk::codec::{ConsumerWatch, LogPosition, Wait, WakeOn};
 use crate::context::Out;
 use crate::limits::WAITS_ARMED_MAX;
 
-/// Slots kept for the heartbeat and the resume wait.
-const RESERVED: usize = 2;
+/// Slots kept for the heartbeat, the resume wait and the retry of held deliveries.
+const RESERVED: usize = 3;
 
 /// What an armed wait is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,8 @@ pub enum Purpose {
     Heartbeat,
     /// Deliveries stopped at the output bound; deliver on once the host has written it.
     Resume,
+    /// Client deliveries held while the host was unavailable: time to send them again.
+    Retry,
 }
 
 /// A wait to arm, without its token.
@@ -73,7 +75,7 @@ impl Waits {
     pub fn arm(&mut self, out: &mut Out, request: Request) -> Option<u64> {
         let cap = match request.purpose {
             Purpose::Durable(_) | Purpose::Consumers => WAITS_ARMED_MAX - RESERVED,
-            Purpose::Heartbeat | Purpose::Resume => WAITS_ARMED_MAX,
+            Purpose::Heartbeat | Purpose::Resume | Purpose::Retry => WAITS_ARMED_MAX,
         };
         if self.armed.len() >= cap {
             return None;

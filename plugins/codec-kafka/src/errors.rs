@@ -70,6 +70,9 @@ pub const UNKNOWN_LEADER_EPOCH: i16 = ResponseError::UnknownLeaderEpoch.code();
 /// Error 114: DescribeCluster asking a broker endpoint for controllers.
 pub const MISMATCHED_ENDPOINT_TYPE: i16 = ResponseError::MismatchedEndpointType.code();
 
+/// Error 5: retriable; what a client sees while a router or filter plugin restarts.
+pub const LEADER_NOT_AVAILABLE: i16 = ResponseError::LeaderNotAvailable.code();
+
 /// The Kafka error code a client should see for a failed broker operation.
 pub fn code(error: &BrokerError) -> i16 {
     match error.code {
@@ -89,9 +92,12 @@ pub fn code(error: &BrokerError) -> i16 {
         // Queue errors: no Kafka API calls `queues`, but a topic is an address.
         ErrorCode::UnknownAddress => UNKNOWN_TOPIC_OR_PARTITION,
         ErrorCode::InvalidAddress => INVALID_TOPIC_EXCEPTION,
-        ErrorCode::InvalidRouting | ErrorCode::ResourceLimit | ErrorCode::UnknownConsumer => {
-            INVALID_REQUEST
-        }
+        ErrorCode::InvalidRouting
+        | ErrorCode::ResourceLimit
+        | ErrorCode::UnknownConsumer
+        | ErrorCode::InvalidFilter => INVALID_REQUEST,
+        // A policy plugin restarting: retriable, as a leader that is not available yet is.
+        ErrorCode::Unavailable => LEADER_NOT_AVAILABLE,
     }
 }
 

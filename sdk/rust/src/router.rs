@@ -15,7 +15,7 @@
 
 pub use crate::bindings::sluice::plugin::types::{Header, PluginInfo};
 pub use crate::router_bindings::exports::sluice::plugin::routing::{
-    AddressView, ConsumerState, MessageView, QueueState, QueueTarget, Placement,
+    AddressView, ConsumerState, MessageView, Placement, QueueState, QueueTarget,
 };
 
 /// A routing policy. Both functions are associated functions: the host may run several

@@ -22,7 +22,7 @@ use crate::security::SecurityConfig;
 
 pub mod broker_configs;
 mod groups;
-mod queues;
+pub(crate) mod queues;
 
 // Storage topics behind queues and non-topic addresses start with this (`sluice-queues` names
 // them): hidden from Kafka's topic lists, and no Kafka client may create or delete one.

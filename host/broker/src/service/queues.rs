@@ -53,6 +53,7 @@ impl HostQueues for BrokerService {
             subscription: options.subscription,
             durable: options.durable,
             dynamic: options.dynamic,
+            selector: options.selector,
         };
         let consumer = self
             .queues
@@ -135,7 +136,7 @@ fn routing_out(routing: q::RoutingType) -> RoutingType {
     }
 }
 
-fn message_in(m: Message) -> q::Message {
+pub(crate) fn message_in(m: Message) -> q::Message {
     q::Message {
         key: m.key,
         value: m.value,
@@ -143,10 +144,13 @@ fn message_in(m: Message) -> q::Message {
         timestamp_ms: m.timestamp_ms,
         durable: m.durable,
         expiry_ms: m.expiry_ms,
+        // Read from the headers by the address model when it stores the message.
+        delivery_time_ms: None,
+        group_id: None,
     }
 }
 
-fn message_out(m: q::Message) -> Message {
+pub(crate) fn message_out(m: q::Message) -> Message {
     Message {
         key: m.key,
         value: m.value,
@@ -179,6 +183,8 @@ fn code_of(e: &q::QueuesError) -> ErrorCode {
         q::QueuesError::InvalidRouting(_) => ErrorCode::InvalidRouting,
         q::QueuesError::ResourceLimit(_) => ErrorCode::ResourceLimit,
         q::QueuesError::UnknownConsumer(_) => ErrorCode::UnknownConsumer,
+        q::QueuesError::Unavailable(_) => ErrorCode::Unavailable,
+        q::QueuesError::InvalidFilter(_) => ErrorCode::InvalidFilter,
         q::QueuesError::Storage(_) => ErrorCode::Storage,
     }
 }

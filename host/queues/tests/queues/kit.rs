@@ -2,10 +2,13 @@
 //! and short forms of the calls the tests make again and again.
 
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sluice_queues::{
-    AddressSettingsRule, ConsumerInfo, ConsumerOptions, Delivery, Message, Outcome, QueueStats,
-    Queues, QueuesConfig, Received, RoutingType, Sent,
+    AddressSettingsRule, AddressView, ConsumerInfo, ConsumerOptions, Delivery, FilterRef, Message,
+    Outcome, Placement, Policies, PolicyError, QueueStats, QueueTarget, Queues, QueuesConfig,
+    Received, RoutingType, Sent, Verdict,
 };
 use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
 
@@ -26,6 +29,7 @@ pub struct Broker {
     pub queues: Queues,
     pub storage: Arc<Storage>,
     config: QueuesConfig,
+    policies: Option<Arc<TestPolicies>>,
     durability: Durability,
     pub dir: tempfile::TempDir,
 }
@@ -40,43 +44,72 @@ impl Broker {
     pub fn with_durability(config: QueuesConfig, durability: Durability) -> Broker {
         let dir = tempfile::tempdir().unwrap();
         let storage = open_storage(&dir, durability);
-        Broker::over(storage, config, durability, dir)
+        Broker::over(storage, config, None, durability, dir)
+    }
+
+    /// A broker (`relaxed`) routing and filtering with `policies`.
+    pub fn with_policies(config: QueuesConfig, policies: &Arc<TestPolicies>) -> Broker {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = open_storage(&dir, Durability::Relaxed);
+        Broker::over(
+            storage,
+            config,
+            Some(policies.clone()),
+            Durability::Relaxed,
+            dir,
+        )
     }
 
     /// The model opened over `storage`.
     fn over(
         storage: Arc<Storage>,
         config: QueuesConfig,
+        policies: Option<Arc<TestPolicies>>,
         durability: Durability,
         dir: tempfile::TempDir,
     ) -> Broker {
-        let queues = Queues::open(storage.clone(), config.clone()).unwrap();
+        let queues = match &policies {
+            Some(p) => Queues::open_with_policies(storage.clone(), config.clone(), p.clone()),
+            None => Queues::open(storage.clone(), config.clone()),
+        }
+        .unwrap();
         Broker {
             queues,
             storage,
             config,
+            policies,
             durability,
             dir,
         }
     }
 
     /// The model dropped; what it stood on.
-    fn without_model(self) -> (Arc<Storage>, QueuesConfig, Durability, tempfile::TempDir) {
+    #[allow(clippy::type_complexity)]
+    fn without_model(
+        self,
+    ) -> (
+        Arc<Storage>,
+        QueuesConfig,
+        Option<Arc<TestPolicies>>,
+        Durability,
+        tempfile::TempDir,
+    ) {
         let Broker {
             queues,
             storage,
             config,
+            policies,
             durability,
             dir,
         } = self;
         drop(queues);
-        (storage, config, durability, dir)
+        (storage, config, policies, durability, dir)
     }
 
     /// The model dropped and opened again over the same storage.
     pub fn reopen_model(self) -> Broker {
-        let (storage, config, durability, dir) = self.without_model();
-        Broker::over(storage, config, durability, dir)
+        let (storage, config, policies, durability, dir) = self.without_model();
+        Broker::over(storage, config, policies, durability, dir)
     }
 
     /// The model dropped and opened again over the same storage with another configuration.
@@ -88,10 +121,10 @@ impl Broker {
     /// The model and storage both dropped (without a flush, as in a crash of the process)
     /// and opened again on the same directory.
     pub fn restart(self) -> Broker {
-        let (storage, config, durability, dir) = self.without_model();
+        let (storage, config, policies, durability, dir) = self.without_model();
         drop(storage);
         let storage = open_storage(&dir, durability);
-        Broker::over(storage, config, durability, dir)
+        Broker::over(storage, config, policies, durability, dir)
     }
 
     /// Sends messages with these bodies.
@@ -141,6 +174,7 @@ impl Broker {
                     subscription: Some(name.to_owned()),
                     durable,
                     dynamic: false,
+                    selector: None,
                 },
             )
             .unwrap()
@@ -242,6 +276,19 @@ pub fn message(body: &str) -> Message {
         timestamp_ms: NOW,
         durable: true,
         expiry_ms: None,
+        delivery_time_ms: None,
+        group_id: None,
+    }
+}
+
+/// [`message`] with these headers.
+pub fn with_headers(body: &str, headers: &[(&str, &str)]) -> Message {
+    Message {
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Some(v.as_bytes().to_vec())))
+            .collect(),
+        ..message(body)
     }
 }
 
@@ -283,14 +330,7 @@ pub fn anycast_queue(name: &str) -> sluice_queues::AddressConfig {
 
 /// A durable queue with default attributes.
 pub fn queue(name: &str, routing: RoutingType) -> sluice_queues::QueueConfig {
-    sluice_queues::QueueConfig {
-        name: name.to_owned(),
-        routing,
-        durable: true,
-        exclusive: false,
-        max_consumers: -1,
-        purge_on_no_consumers: false,
-    }
+    sluice_queues::QueueConfig::new(name, routing)
 }
 
 /// Address settings for addresses matching `pattern`, all else default.
@@ -298,5 +338,194 @@ pub fn rule(pattern: &str) -> AddressSettingsRule {
     AddressSettingsRule {
         pattern: pattern.into(),
         ..Default::default()
+    }
+}
+
+/// A filter of the test plugin `match`, configured with `config` (see [`TestPolicies`]).
+pub fn matching(config: &str) -> FilterRef {
+    FilterRef {
+        plugin: "match".into(),
+        config: config.into(),
+    }
+}
+
+/// One call of a router.
+#[derive(Debug, Clone)]
+pub struct RouteCall {
+    pub router: String,
+    pub view: AddressView,
+    pub bodies: Vec<String>,
+}
+
+/// Routers and filters in Rust, recording their calls.
+///
+/// Routers, by name: `rotate` (message `i` to partition and queue `sequence + i`, modulo
+/// their counts), `copies` (every queue, no partition), `pin` (queue 0, pinned to the consumer
+/// whose id the header `to` holds), `out-of-range` (a queue index past the end), `short` (one
+/// placement too few), `hold` (unavailable), `invalid` (refused); any other passes (`Bypass`),
+/// so the default router routes the host's way.
+///
+/// Filters (any plugin name, selectors included), by configuration: `name=value` keeps the
+/// messages whose header `name` is `value` and drops the rest; `rewrite` keeps all with their
+/// bodies upper-cased; `hold` is unavailable; `bypass` passes; `invalid` is refused by
+/// `check_filter` and by `filter`; `short` answers one verdict too few.
+///
+/// While [`TestPolicies::set_unavailable`] is on, every router and filter call is unavailable.
+#[derive(Debug, Default)]
+pub struct TestPolicies {
+    pub routes: Mutex<Vec<RouteCall>>,
+    /// Each filter call: its configuration and how many messages it judged.
+    pub filters: Mutex<Vec<(String, usize)>>,
+    unavailable: AtomicBool,
+}
+
+impl TestPolicies {
+    pub fn new() -> Arc<TestPolicies> {
+        Arc::new(TestPolicies::default())
+    }
+
+    pub fn set_unavailable(&self, on: bool) {
+        self.unavailable.store(on, Ordering::SeqCst);
+    }
+
+    pub fn route_calls(&self) -> Vec<RouteCall> {
+        self.routes.lock().unwrap().clone()
+    }
+
+    pub fn filter_calls(&self) -> Vec<(String, usize)> {
+        self.filters.lock().unwrap().clone()
+    }
+
+    fn restarting(&self) -> Result<(), PolicyError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PolicyError::Unavailable("test plugin restarting".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Policies for TestPolicies {
+    fn route(
+        &self,
+        router: &str,
+        address: &AddressView,
+        messages: &[&Message],
+    ) -> Result<Vec<Placement>, PolicyError> {
+        self.routes.lock().unwrap().push(RouteCall {
+            router: router.to_owned(),
+            view: address.clone(),
+            bodies: messages
+                .iter()
+                .map(|m| String::from_utf8_lossy(m.value.as_deref().unwrap_or_default()).into())
+                .collect(),
+        });
+        self.restarting()?;
+        let queues = address.queues.len() as u64;
+        let partitions = u64::from(address.partitions);
+        let place = |i: usize, m: &Message| -> Placement {
+            let n = address.sequence + i as u64;
+            match router {
+                "rotate" => Placement {
+                    partition: (partitions > 0).then(|| (n % partitions.max(1)) as u32),
+                    queues: (queues > 0)
+                        .then(|| QueueTarget {
+                            queue: (n % queues.max(1)) as u32,
+                            consumer: None,
+                        })
+                        .into_iter()
+                        .collect(),
+                },
+                "copies" => Placement {
+                    partition: None,
+                    queues: (0..queues as u32)
+                        .map(|queue| QueueTarget {
+                            queue,
+                            consumer: None,
+                        })
+                        .collect(),
+                },
+                "pin" => Placement {
+                    partition: None,
+                    queues: vec![QueueTarget {
+                        queue: 0,
+                        consumer: header(m, "to")
+                            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()),
+                    }],
+                },
+                _ => Placement {
+                    partition: None,
+                    queues: vec![QueueTarget {
+                        queue: queues as u32,
+                        consumer: None,
+                    }],
+                },
+            }
+        };
+        match router {
+            "rotate" | "copies" | "pin" | "out-of-range" => Ok(messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| place(i, m))
+                .collect()),
+            "short" => Ok(messages
+                .iter()
+                .skip(1)
+                .enumerate()
+                .map(|(i, m)| place(i, m))
+                .collect()),
+            "hold" => Err(PolicyError::Unavailable("router holds".into())),
+            "invalid" => Err(PolicyError::Invalid("no router `invalid`".into())),
+            _ => Err(PolicyError::Bypass),
+        }
+    }
+
+    fn check_filter(&self, filter: &FilterRef) -> Result<(), PolicyError> {
+        self.restarting()?;
+        if filter.config == "invalid" {
+            return Err(PolicyError::Invalid(format!(
+                "`{}` does not parse",
+                filter.config
+            )));
+        }
+        Ok(())
+    }
+
+    fn filter(
+        &self,
+        filter: &FilterRef,
+        messages: &[Message],
+    ) -> Result<Vec<Verdict>, PolicyError> {
+        self.filters
+            .lock()
+            .unwrap()
+            .push((filter.config.clone(), messages.len()));
+        self.restarting()?;
+        match filter.config.as_str() {
+            "hold" => Err(PolicyError::Unavailable("filter holds".into())),
+            "bypass" => Err(PolicyError::Bypass),
+            "invalid" => Err(PolicyError::Invalid("`invalid` does not parse".into())),
+            "short" => Ok(vec![Verdict::Keep; messages.len().saturating_sub(1)]),
+            "rewrite" => Ok(messages
+                .iter()
+                .map(|m| {
+                    let mut rewritten = m.clone();
+                    rewritten.value = m.value.as_ref().map(|v| v.to_ascii_uppercase());
+                    Verdict::Rewrite(rewritten)
+                })
+                .collect()),
+            config => {
+                let (name, value) = config.split_once('=').unwrap_or((config, ""));
+                Ok(messages
+                    .iter()
+                    .map(|m| {
+                        if header(m, name) == Some(value.as_bytes()) {
+                            Verdict::Keep
+                        } else {
+                            Verdict::Drop
+                        }
+                    })
+                    .collect())
+            }
+        }
     }
 }

@@ -109,6 +109,11 @@ impl AmqpConnection {
         self.shared.durable.count()
     }
 
+    /// Client deliveries held because the host was unavailable, to be sent again.
+    pub fn held(&self) -> usize {
+        self.shared.held
+    }
+
     /// Bytes of transfer frames waiting for the peer's session windows.
     pub fn queued_for_peer(&self) -> usize {
         self.sessions.values().map(|s| s.io.queued_bytes()).sum()
@@ -240,6 +245,7 @@ impl AmqpConnection {
         }
         self.sessions.clear();
         self.shared.durable.clear();
+        self.shared.held = 0;
         self.waits.clear();
         self.input.clear();
         self.phase = Phase::Closed;

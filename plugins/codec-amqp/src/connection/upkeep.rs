@@ -1,9 +1,11 @@
 //! What brings the connection back without input, and what it does after every call.
 //!
 //! Place in the flow: [`AmqpConnection::woken`] runs the purpose of a wait that fired
-//! (durability passed, a consumer's queue moved, a heartbeat is due, the output was written);
-//! [`AmqpConnection::finish`] ends every call: it stores what arrived, lets client receivers
-//! take what their credit allows, arms the waits still needed and says whether input pauses.
+//! (durability passed, a consumer's queue moved, a heartbeat is due, the output was written,
+//! deliveries held while the host was unavailable are due again); [`AmqpConnection::finish`]
+//! ends every call: it stores what arrived, lets client receivers take what their credit
+//! allows, arms the waits still needed and says whether input pauses (output full, too many
+//! deliveries awaiting durability, deliveries held).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +15,7 @@ use super::{AmqpConnection, Phase, log};
 use crate::context::{Cx, Out};
 use crate::errors::Fault;
 use crate::frame::EMPTY_FRAME;
-use crate::limits::{AWAITING_DURABLE_MAX, CONSUMER_WAIT_MS, WRITE_BYTES_MAX};
+use crate::limits::{AWAITING_DURABLE_MAX, CONSUMER_WAIT_MS, RETRY_HELD_MS, WRITE_BYTES_MAX};
 use crate::link::outgoing::Stop;
 use crate::session::Session;
 use crate::waits::{Purpose, Request};
@@ -74,6 +76,16 @@ impl AmqpConnection {
                 }
             }
             Purpose::Resume => {}
+            Purpose::Retry => {
+                let mut cx = Cx {
+                    broker,
+                    out,
+                    shared: &mut self.shared,
+                };
+                for session in self.sessions.values_mut().filter(|s| !s.ending) {
+                    session.retry(&mut cx)?;
+                }
+            }
         }
         Ok(())
     }
@@ -114,8 +126,13 @@ impl AmqpConnection {
         if full && !self.waits.has(Purpose::Resume) {
             self.waits.arm(out, Request::timer(Purpose::Resume, 0));
         }
+        let holding = self.shared.held > 0;
+        if holding && !self.waits.has(Purpose::Retry) {
+            self.waits
+                .arm(out, Request::timer(Purpose::Retry, RETRY_HELD_MS));
+        }
         let backlog = self.shared.durable.count() > AWAITING_DURABLE_MAX;
-        Ok((full || backlog) && self.waits.any())
+        Ok((full || backlog || holding) && self.waits.any())
     }
 
     /// Arms one wait for every client receiver link that found nothing and has none.

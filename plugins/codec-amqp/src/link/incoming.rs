@@ -7,19 +7,24 @@
 //! completed in one call is stored with one `queues.send` ([`Incoming::flush`]). An unsettled
 //! delivery is accepted once stored, and for a durable message only once `sent.pending` has
 //! passed (parked in `durable`); a failed send rejects it with the error's condition.
-//! Pre-settled deliveries get no disposition.
+//! Pre-settled deliveries get no disposition. A send the host answers `unavailable` (a router
+//! or filter plugin restarting) stored nothing: its deliveries are held, unsettled (pre-settled
+//! ones too), the link's credit is not renewed and the connection's input pauses; they are
+//! sent again, in order and before anything that completed after them, every
+//! [`RETRY_HELD_MS`] until the host takes or refuses them ([`Incoming::retry`]). A link or
+//! connection that closes meanwhile drops them (they were never accepted).
 
 use fe2o3_amqp_types::definitions::{AmqpError, Error, LinkError, Role, SenderSettleMode};
 use fe2o3_amqp_types::messaging::{Accepted, DeliveryState, Rejected, TargetArchetype};
 use fe2o3_amqp_types::performatives::{Attach, Flow, Transfer};
-use sluice_sdk::codec::{Broker, CodecError, Level, Message, Queues};
+use sluice_sdk::codec::{Broker, CodecError, ErrorCode, Level, Message, Queues};
 
-use crate::context::Cx;
+use crate::context::{Cx, Shared};
 use crate::durable::Awaiting;
 use crate::errors::{
     Fault, broker_error, connection, describe, error, link, transfer_limit_exceeded,
 };
-use crate::limits::LINK_CREDIT;
+use crate::limits::{LINK_CREDIT, RETRY_HELD_MS};
 use crate::link::{Node, capability, node, reply};
 use crate::message;
 use crate::session::io::{Io, LinkFlow};
@@ -42,6 +47,9 @@ pub struct Incoming {
     assembly: Option<Assembly>,
     /// Deliveries completed in this call, stored together by [`Incoming::flush`].
     batch: Vec<Arrived>,
+    /// Deliveries the host refused as `unavailable`, sent again by [`Incoming::retry`]: at
+    /// most what one call assembled, since the connection's input pauses while any are held.
+    held: Option<Batch>,
 }
 
 /// A delivery whose transfer frames are still arriving.
@@ -58,6 +66,32 @@ struct Arrived {
     settled: bool,
     /// The message, or why it is rejected without being stored.
     message: Result<Message, Error>,
+}
+
+/// Deliveries to store with one `queues.send`.
+#[derive(Default)]
+struct Batch {
+    /// The messages, in the order they arrived.
+    messages: Vec<Message>,
+    /// Every delivery in order: its id, whether the client settled it, and whether its
+    /// message is durable (or why it is rejected without being stored).
+    entries: Vec<(u32, bool, Result<bool, Error>)>,
+}
+
+impl Batch {
+    /// Adds deliveries after those already in.
+    fn extend(&mut self, arrived: Vec<Arrived>) {
+        self.messages.reserve(arrived.len());
+        self.entries.reserve(arrived.len());
+        for a in arrived {
+            let check = a.message.map(|m| {
+                let durable = m.durable;
+                self.messages.push(m);
+                durable
+            });
+            self.entries.push((a.delivery_id, a.settled, check));
+        }
+    }
 }
 
 /// Attaches a client sender link, or says why not (the session writes the refusal).
@@ -109,6 +143,7 @@ pub fn attach<B: Broker + Queues>(
         credit: LINK_CREDIT,
         assembly: None,
         batch: Vec::new(),
+        held: None,
     };
     Ok((link, answer))
 }
@@ -231,7 +266,17 @@ impl Incoming {
         session: u64,
     ) -> Result<(), CodecError> {
         self.store(cx, io, session)?;
-        if self.credit < LINK_CREDIT / 2 {
+        self.renew(cx, io)
+    }
+
+    /// Grants the credit again once half is used, unless deliveries are held: a client is
+    /// given no more room while the host cannot take what it sent.
+    fn renew<B: Broker + Queues>(
+        &mut self,
+        cx: &mut Cx<'_, B>,
+        io: &mut Io,
+    ) -> Result<(), CodecError> {
+        if self.held.is_none() && self.credit < LINK_CREDIT / 2 {
             self.credit = LINK_CREDIT;
             io.send_flow(cx.out, Some(self.flow()), false)?;
         }
@@ -239,40 +284,90 @@ impl Incoming {
     }
 
     /// Stores the batch with one `queues.send` and settles it (or parks the durable part).
+    /// While deliveries are held, the batch waits behind them for [`Incoming::retry`].
     pub fn store<B: Broker + Queues>(
         &mut self,
         cx: &mut Cx<'_, B>,
         io: &mut Io,
         session: u64,
     ) -> Result<(), CodecError> {
-        if self.batch.is_empty() {
+        if self.held.is_some() || self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.batch);
-        let mut messages = Vec::with_capacity(batch.len());
-        let mut arrived = Vec::with_capacity(batch.len());
-        for a in batch {
-            let check = match a.message {
-                Ok(m) => {
-                    let durable = m.durable;
-                    messages.push(m);
-                    Ok(durable)
-                }
-                Err(e) => Err(e),
-            };
-            arrived.push((a.delivery_id, a.settled, check));
-        }
-        let sent = if messages.is_empty() {
+        let mut batch = Batch::default();
+        batch.extend(std::mem::take(&mut self.batch));
+        self.send(cx, io, session, batch, false)
+    }
+
+    /// Whether deliveries are held for the host to become available again.
+    pub fn holding(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Sends the held deliveries again, with whatever completed behind them, in order; they
+    /// are held again if the host is still unavailable.
+    pub fn retry<B: Broker + Queues>(
+        &mut self,
+        cx: &mut Cx<'_, B>,
+        io: &mut Io,
+        session: u64,
+    ) -> Result<(), CodecError> {
+        let Some(mut batch) = self.held.take() else {
+            return Ok(());
+        };
+        cx.shared.held = cx.shared.held.saturating_sub(batch.entries.len());
+        batch.extend(std::mem::take(&mut self.batch));
+        self.send(cx, io, session, batch, true)?;
+        self.renew(cx, io)
+    }
+
+    /// Sends `batch` with one `queues.send` and settles it (or parks the durable part, or
+    /// holds all of it while the host is unavailable).
+    fn send<B: Broker + Queues>(
+        &mut self,
+        cx: &mut Cx<'_, B>,
+        io: &mut Io,
+        session: u64,
+        batch: Batch,
+        retrying: bool,
+    ) -> Result<(), CodecError> {
+        let sent = if batch.messages.is_empty() {
             None
         } else {
             Some(
                 cx.broker
-                    .send(&self.node.address, self.node.routing, &messages),
+                    .send(&self.node.address, self.node.routing, &batch.messages),
             )
         };
+        if let Some(Err(e)) = &sent
+            && e.code == ErrorCode::Unavailable
+        {
+            // Nothing was stored: the deliveries stay unsettled (pre-settled ones too) and are
+            // sent again after `RETRY_HELD_MS`; the connection's input pauses meanwhile.
+            // Warned once per hold; each retry that finds the host still unavailable is a
+            // debug line.
+            let (level, what) = if retrying {
+                (Level::Debug, "still holding")
+            } else {
+                (Level::Warn, "holding")
+            };
+            let held = batch.messages.len();
+            let address = &self.node.address;
+            cx.log(
+                level,
+                &format!(
+                    "{what} {held} messages for {address}: the host is unavailable ({}); \
+                     sending them again every {RETRY_HELD_MS} ms",
+                    e.message
+                ),
+            );
+            cx.shared.held += batch.entries.len();
+            self.held = Some(batch);
+            return Ok(());
+        }
         let mut states = Vec::new();
         let mut durable = Vec::new();
-        for (delivery_id, settled, check) in arrived {
+        for (delivery_id, settled, check) in batch.entries {
             let state = match (check, &sent) {
                 (Err(e), _) => Err(e),
                 (Ok(_), Some(Err(e))) => Err(broker_error(e)),
@@ -333,10 +428,14 @@ impl Incoming {
         Ok(())
     }
 
-    /// The link is going away: what it was assembling no longer counts.
-    pub fn release(&mut self, assembling_bytes: &mut usize) {
+    /// The link is going away: what it was assembling no longer counts, and what it held is
+    /// dropped (it was never accepted).
+    pub fn release(&mut self, shared: &mut Shared) {
         if let Some(a) = self.assembly.take() {
-            *assembling_bytes = assembling_bytes.saturating_sub(a.bytes.len());
+            shared.assembling_bytes = shared.assembling_bytes.saturating_sub(a.bytes.len());
+        }
+        if let Some(held) = self.held.take() {
+            shared.held = shared.held.saturating_sub(held.entries.len());
         }
         self.batch.clear();
     }

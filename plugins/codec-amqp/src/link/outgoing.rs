@@ -2,15 +2,23 @@
 //!
 //! Place in the flow: the session hands each attach with the client in the receiver role to
 //! [`attach`], which opens a consumer (a dynamic temporary queue, a durable subscription named
-//! `<container-id>.<link-name>`, or the address as given). After every call the connection
-//! lets each link [`Outgoing::deliver`]: it takes messages with `queues.receive` while it has
-//! credit and the session's window allows, and sends them, the delivery tag being the host's
-//! tag. A link that finds nothing parks on its queue's version (a consumer wait); a draining
-//! link that finds nothing gives its credit back at once.
+//! `<container-id>.<link-name>`, or the address as given), with the JMS selector of the
+//! source's filter set if it has one (echoed in our source; other filters are left out, as not
+//! applied, and a selector the host cannot parse refuses the link with `amqp:invalid-field`).
+//! After every call the connection lets each link [`Outgoing::deliver`]: it takes messages
+//! with `queues.receive` while it has credit and the session's window allows, and sends them,
+//! the delivery tag being the host's tag. A link that finds nothing parks on its queue's
+//! version (a consumer wait); a draining link that finds nothing gives its credit back at
+//! once.
 
 use fe2o3_amqp_types::definitions::{AmqpError, Error, Role, SenderSettleMode};
-use fe2o3_amqp_types::messaging::{Modified, Outcome as AmqpOutcome, TerminusDurability};
+use fe2o3_amqp_types::messaging::{
+    FilterSet, Modified, Outcome as AmqpOutcome, TerminusDurability,
+};
 use fe2o3_amqp_types::performatives::{Attach, Flow};
+use serde_amqp::Value;
+use serde_amqp::descriptor::Descriptor;
+use serde_amqp::primitives::Symbol;
 use sluice_sdk::codec::{
     Broker, ConsumerOptions, ConsumerWatch, Delivery, Level, Modification, Outcome, Queues,
 };
@@ -113,6 +121,47 @@ pub enum Stop {
     Full,
 }
 
+/// The descriptor of a JMS selector filter, by name (the filter registry of
+/// `apache.org`, as qpid-jms and Artemis use it).
+const SELECTOR_FILTER: &str = "apache.org:selector-filter:string";
+
+/// The same descriptor, by code.
+const SELECTOR_FILTER_CODE: u64 = 0x0000_468C_0000_0004;
+
+/// Reads a source's filter set: the JMS selector it holds, if any, and the filter set that
+/// says so (that entry alone, key and descriptor as sent). Filters of other types are not
+/// applied, so they are not returned; more than one selector is `amqp:invalid-field`.
+fn selector(filter: Option<&FilterSet>) -> Result<(Option<String>, Option<FilterSet>), Error> {
+    let mut found: Option<(&Symbol, &Value, &str)> = None;
+    for (key, value) in filter.into_iter().flatten() {
+        let Value::Described(described) = value else {
+            continue;
+        };
+        let is_selector = match &described.descriptor {
+            Descriptor::Name(name) => name.as_str() == SELECTOR_FILTER,
+            Descriptor::Code(code) => *code == SELECTOR_FILTER_CODE,
+        };
+        let (true, Value::String(text)) = (is_selector, &described.value) else {
+            continue;
+        };
+        if found.is_some() {
+            return Err(error(
+                AmqpError::InvalidField,
+                "a source with more than one selector filter",
+            ));
+        }
+        found = Some((key, value, text));
+    }
+    Ok(match found {
+        Some((key, value, text)) => {
+            let mut applied = FilterSet::new();
+            applied.insert(key.clone(), value.clone());
+            (Some(text.to_owned()), Some(applied))
+        }
+        None => (None, None),
+    })
+}
+
 /// Attaches a client receiver link, or says why not (the session writes the refusal).
 pub fn attach<B: Broker + Queues>(
     cx: &mut Cx<'_, B>,
@@ -122,6 +171,7 @@ pub fn attach<B: Broker + Queues>(
     let Some(source) = peer.source.as_deref() else {
         return Err(error(AmqpError::InvalidField, "a receiver needs a source"));
     };
+    let (selector, applied) = selector(source.filter.as_ref())?;
     let options = if source.dynamic {
         ConsumerOptions {
             source: String::new(),
@@ -129,6 +179,7 @@ pub fn attach<B: Broker + Queues>(
             subscription: None,
             durable: false,
             dynamic: true,
+            selector,
         }
     } else {
         let Some(address) = source.address.as_deref() else {
@@ -145,6 +196,7 @@ pub fn attach<B: Broker + Queues>(
             subscription: durable.then(|| format!("{}.{}", cx.shared.container_id, peer.name)),
             durable,
             dynamic: false,
+            selector,
         }
     };
     let consumer = cx
@@ -164,8 +216,19 @@ pub fn attach<B: Broker + Queues>(
     if source.dynamic {
         source.address = Some(consumer.address.clone());
     }
-    // Filters (selectors) are not applied: saying so lets the client refuse the link.
-    source.filter = None;
+    // The source lists the filters applied (spec 3.5.8), the selector alone: a client sees
+    // that any other filter it asked for is not, and may refuse the link.
+    let asked = source.filter.as_ref().map_or(0, FilterSet::len);
+    if asked > applied.as_ref().map_or(0, FilterSet::len) {
+        cx.log(
+            Level::Debug,
+            &format!(
+                "link {:?}: filters other than a selector left out",
+                peer.name
+            ),
+        );
+    }
+    source.filter = applied;
     if source.default_outcome.is_none() {
         source.default_outcome = Some(AmqpOutcome::Modified(Modified {
             delivery_failed: Some(true),

@@ -359,6 +359,19 @@ impl Session {
         self.io.settle_incoming(cx.out, states)
     }
 
+    /// Sends again what the session's client sender links hold because the host was
+    /// unavailable.
+    pub fn retry<B: Broker + Queues>(&mut self, cx: &mut Cx<'_, B>) -> Result<(), CodecError> {
+        for link in self.links.values_mut() {
+            if let Link::Incoming(l) = link
+                && l.holding()
+            {
+                l.retry(cx, &mut self.io, self.id)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Client receiver links that found nothing and have no consumer wait out.
     pub fn parked(&self) -> Vec<ConsumerWatch> {
         self.links
@@ -424,7 +437,7 @@ impl Session {
 /// What a link holds goes back: its consumer (and deliveries) or its assembly.
 fn release<B: Broker + Queues>(cx: &mut Cx<'_, B>, io: &mut Io, link: &mut Link) {
     match link {
-        Link::Incoming(l) => l.release(&mut cx.shared.assembling_bytes),
+        Link::Incoming(l) => l.release(cx.shared),
         Link::Outgoing(l) => l.close(cx, io),
         Link::Closing { .. } => {}
     }

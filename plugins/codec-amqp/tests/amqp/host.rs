@@ -3,7 +3,10 @@
 //!
 //! Durability is the test's to decide: by default a send needs no waiting; after
 //! [`FakeHost::hold_durability`] a send with durable messages returns a pending log position,
-//! as storage under `fsync` does before its sync thread ran.
+//! as storage under `fsync` does before its sync thread ran. While [`FakeHost::unavailable`]
+//! is set, a router and the selector filter are restarting: a send with messages, and opening
+//! a consumer with a selector, fail with `unavailable`. A selector with an odd number of
+//! quotes does not parse (`invalid-filter`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -40,6 +43,8 @@ pub struct State {
     pub closed: Vec<u64>,
     pub receives: Vec<(u64, u32, u32, bool)>,
     pub settles: Vec<(u64, Vec<u64>, String)>,
+    /// Sends refused as `unavailable` (not in `sends`), with their message count.
+    pub unavailable_sends: Vec<(String, usize)>,
     next_consumer: u64,
     next_tag: u64,
     version: u64,
@@ -52,6 +57,7 @@ pub struct FakeHost {
     pub now_ms: Cell<i64>,
     pub auto_create: Cell<bool>,
     pub hold_durability: Cell<bool>,
+    pub unavailable: Cell<bool>,
     pub state: RefCell<State>,
     pub logs: RefCell<Vec<(Level, String)>>,
 }
@@ -64,6 +70,7 @@ impl Default for FakeHost {
             now_ms: Cell::new(1_700_000_000_000),
             auto_create: Cell::new(true),
             hold_durability: Cell::new(false),
+            unavailable: Cell::new(false),
             state: RefCell::default(),
             logs: RefCell::default(),
         }
@@ -177,6 +184,14 @@ impl Queues for FakeHost {
         messages: &[Message],
     ) -> Result<Sent, BrokerError> {
         let mut s = self.state.borrow_mut();
+        if self.unavailable.get() && !messages.is_empty() {
+            s.unavailable_sends
+                .push((address.to_owned(), messages.len()));
+            return Err(err(
+                ErrorCode::Unavailable,
+                "router plugin router-x is restarting",
+            ));
+        }
         s.sends
             .push((address.to_owned(), routing, messages.to_vec()));
         Self::resolve(&mut s, address, routing, self.auto_create.get())?;
@@ -208,6 +223,20 @@ impl Queues for FakeHost {
     fn open_consumer(&self, options: &ConsumerOptions) -> Result<Consumer, BrokerError> {
         let mut s = self.state.borrow_mut();
         s.opened.push(options.clone());
+        if let Some(selector) = &options.selector {
+            if self.unavailable.get() {
+                return Err(err(
+                    ErrorCode::Unavailable,
+                    "filter plugin selector is restarting",
+                ));
+            }
+            if selector.matches('\'').count() % 2 == 1 {
+                return Err(err(
+                    ErrorCode::InvalidFilter,
+                    &format!("unterminated string literal in selector {selector:?}"),
+                ));
+            }
+        }
         let (address, routing) = if options.dynamic {
             let name = format!("dynamic-{}", s.next_consumer + 1);
             s.addresses.insert(

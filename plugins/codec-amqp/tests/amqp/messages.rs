@@ -340,3 +340,136 @@ fn a_record_header_that_is_not_a_section_is_left_out() {
     assert!(m.header.is_none());
     assert!(m.message_annotations.is_some());
 }
+
+/// A message with the sections Artemis's clients put delivery policies in.
+fn with_policies(annotations_: &[(&str, Value)], group: Option<&str>, lvq: Option<Value>) -> Full {
+    let mut full = Full::new(enc(&Data(Binary::from(b"policy".to_vec()))));
+    let mut entries = vec![("x-opt-partition-key", Value::String("user-42".into()))];
+    entries.extend(annotations_.iter().cloned());
+    full.message_annotations = enc(&MessageAnnotations(annotations(&entries)));
+    full.properties = enc(&Properties {
+        message_id: Some(MessageId::String("id-1".into())),
+        group_id: group.map(str::to_owned),
+        ..Properties::default()
+    });
+    let mut application = ApplicationProperties::default();
+    application.insert("color".into(), SimpleValue::String("red".into()));
+    if let Some(key) = lvq {
+        application.insert(
+            "_AMQ_LVQ_NAME".into(),
+            match key {
+                Value::String(s) => SimpleValue::String(s),
+                Value::Int(n) => SimpleValue::Int(n),
+                other => panic!("{other:?}"),
+            },
+        );
+    }
+    application.insert("size".into(), SimpleValue::Long(9));
+    full.application_properties = enc(&application);
+    full
+}
+
+/// The `sluice-*` headers of a stored record.
+fn reserved(m: &Message) -> Vec<(String, String)> {
+    m.headers
+        .iter()
+        .filter(|h| h.key.starts_with("sluice-"))
+        .map(|h| {
+            (
+                h.key.clone(),
+                String::from_utf8(h.value.clone().unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn scheduled_delivery_groups_and_last_value_map_onto_reserved_headers() {
+    let full = with_policies(
+        &[(
+            "x-opt-delivery-time",
+            Value::Timestamp(Timestamp::from_milliseconds(1_800_000_000_123)),
+        )],
+        Some("orders-eu"),
+        Some(Value::String("EURUSD".into())),
+    );
+    let (stored, got) = round_trip(&full.sent());
+    assert_eq!(
+        reserved(&stored),
+        pairs(&[
+            ("sluice-delivery-time", "1800000000123"),
+            ("sluice-group-id", "orders-eu"),
+            ("sluice-last-value", "EURUSD"),
+        ])
+    );
+    // The sections are stored and delivered as sent; the headers are extra.
+    assert_eq!(
+        header(&stored, MESSAGE_ANNOTATIONS),
+        Some(&full.message_annotations[..])
+    );
+    assert_eq!(got, full.kept(), "byte for byte to an AMQP receiver");
+    let ap = decode(&got).application_properties.unwrap();
+    assert!(ap.keys().all(|k| !k.starts_with("sluice-")));
+}
+
+/// Annotations sent, and the reserved headers they must give.
+type Case<'a> = (&'a [(&'a str, Value)], &'a [(&'a str, &'a str)]);
+
+#[test]
+fn a_delivery_time_or_delay_as_a_long_maps_and_the_time_wins_over_the_delay() {
+    let cases: [Case<'_>; 4] = [
+        (
+            &[("x-opt-delivery-time", Value::Long(1_800_000_000_000))],
+            &[("sluice-delivery-time", "1800000000000")],
+        ),
+        (
+            &[("x-opt-delivery-delay", Value::Long(5_000))],
+            &[("sluice-delivery-delay", "5000")],
+        ),
+        (
+            &[
+                ("x-opt-delivery-delay", Value::Long(5_000)),
+                ("x-opt-delivery-time", Value::Long(1_800_000_000_000)),
+            ],
+            &[("sluice-delivery-time", "1800000000000")],
+        ),
+        (
+            &[
+                ("x-opt-delivery-time", Value::String("soon".into())),
+                ("x-opt-delivery-delay", Value::Int(-1)),
+            ],
+            &[("sluice-delivery-delay", "-1")],
+        ),
+    ];
+    for (entries, expected) in cases {
+        let full = with_policies(entries, None, None);
+        let (stored, got) = round_trip(&full.sent());
+        assert_eq!(reserved(&stored), pairs(expected), "{entries:?}");
+        assert_eq!(got, full.kept());
+    }
+}
+
+#[test]
+fn values_of_the_wrong_type_map_to_no_header() {
+    let full = with_policies(
+        &[("x-opt-delivery-delay", Value::String("5000".into()))],
+        None,
+        Some(Value::Int(7)),
+    );
+    let (stored, got) = round_trip(&full.sent());
+    assert!(reserved(&stored).is_empty(), "{:?}", reserved(&stored));
+    assert_eq!(got, full.kept());
+}
+
+#[test]
+fn a_message_without_policies_gets_no_reserved_header() {
+    let full = Full::new(enc(&Data(Binary::from(b"plain".to_vec()))));
+    let (stored, _) = round_trip(&full.sent());
+    assert!(reserved(&stored).is_empty());
+}

@@ -157,8 +157,10 @@ impl Peer {
         }
     }
 
-    /// Feeds `bytes` and returns what the codec wrote.
+    /// Feeds `bytes` and returns what the codec wrote. The host reads nothing while the
+    /// codec's input is paused, so neither may a test.
     pub fn input(&mut self, bytes: &[u8]) -> Vec<Item> {
+        assert!(!self.paused, "input while the codec paused it");
         let output = self.conn.on_data(&self.host, bytes.to_vec()).unwrap();
         self.absorb(output)
     }
@@ -187,6 +189,19 @@ impl Peer {
     /// The armed wait that watches log positions.
     pub fn durability_wait(&self) -> Option<Wait> {
         self.waits.iter().find(|w| !w.watch.is_empty()).cloned()
+    }
+
+    /// The armed wait on time alone lasting `timeout_ms`.
+    pub fn timer_wait(&self, timeout_ms: u32) -> Option<Wait> {
+        self.waits
+            .iter()
+            .find(|w| {
+                w.timeout_ms == timeout_ms
+                    && w.watch.is_empty()
+                    && w.consumers.is_empty()
+                    && w.groups.is_empty()
+            })
+            .cloned()
     }
 
     /// The armed wait that watches consumers.

@@ -110,17 +110,3 @@ fn a_dynamic_source_reads_a_temporary_queue_and_names_it() {
     assert_eq!(source.address.as_deref(), Some("dynamic-1"));
     assert!(source.dynamic);
 }
-
-#[test]
-fn selectors_are_not_claimed() {
-    let mut peer = Peer::opened();
-    let mut s = source("q");
-    let mut filter = fe2o3_amqp_types::messaging::FilterSet::new();
-    filter.insert(
-        Symbol::from("jms-selector"),
-        serde_amqp::Value::String("color = 'red'".into()),
-    );
-    s.filter = Some(filter);
-    let items = peer.input(&amqp(0, &receiver(0, s), &[]));
-    assert_eq!(attaches(&items)[0].source.as_ref().unwrap().filter, None);
-}

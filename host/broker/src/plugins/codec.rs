@@ -1,59 +1,17 @@
-//! Which codec each listener runs: the built-in plugins embedded in the binary, plugins loaded
-//! from files, and the hot swap of a file's new version into a running listener.
-use std::path::PathBuf;
+//! Which codec each listener runs, and the hot swap of a file's new version into a running
+//! listener.
 use std::sync::{Arc, RwLock};
 
 use sluice_plugin_runtime::{CodecPlugin, HostBroker, Limits, LoadError, Runtime};
 
+use super::Source;
 use crate::config::BUILTIN_PREFIX;
-
-/// Built-in codecs, compiled to components by `build.rs` and embedded so that a lone `sluice`
-/// binary works.
-pub const BUILTIN_CODECS: &[(&str, &[u8])] = &[
-    (
-        "codec-kafka",
-        include_bytes!(concat!(env!("OUT_DIR"), "/codec-kafka.wasm")),
-    ),
-    (
-        "codec-amqp",
-        include_bytes!(concat!(env!("OUT_DIR"), "/codec-amqp.wasm")),
-    ),
-];
-
-/// Where a listener's codec comes from.
-#[derive(Clone, Debug)]
-pub enum CodecSource {
-    /// Embedded in the binary.
-    Builtin(&'static str, &'static [u8]),
-    /// A component file, re-read on reload.
-    File(PathBuf),
-}
-
-impl CodecSource {
-    /// Parses a listener's `codec` setting: `builtin:NAME` or a path.
-    pub fn parse(setting: &str) -> Result<Self, String> {
-        match setting.strip_prefix(BUILTIN_PREFIX) {
-            Some(name) => BUILTIN_CODECS
-                .iter()
-                .find(|(builtin, _)| *builtin == name)
-                .map(|(name, bytes)| CodecSource::Builtin(name, bytes))
-                .ok_or_else(|| {
-                    let known: Vec<_> = BUILTIN_CODECS.iter().map(|(n, _)| *n).collect();
-                    format!(
-                        "no built-in codec `{name}`; built-in codecs: {}",
-                        known.join(", ")
-                    )
-                }),
-            None => Ok(CodecSource::File(PathBuf::from(setting))),
-        }
-    }
-}
 
 /// The codec a listener gives new connections. Swapping it never touches open connections:
 /// each holds its own session, which keeps the old plugin alive until the connection closes.
 pub struct CodecSlot {
     listener: String,
-    source: CodecSource,
+    source: Source,
     host: Arc<dyn HostBroker>,
     limits: Limits,
     current: RwLock<Arc<CodecPlugin>>,
@@ -64,7 +22,7 @@ impl CodecSlot {
     pub async fn load(
         runtime: &Runtime,
         listener: &str,
-        source: CodecSource,
+        source: Source,
         host: Arc<dyn HostBroker>,
         limits: Limits,
     ) -> Result<Self, LoadError> {
@@ -90,7 +48,7 @@ impl CodecSlot {
     /// Re-reads a file-based codec and swaps it in if its content changed. Returns whether it
     /// swapped. On error the running version stays.
     pub async fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
-        let CodecSource::File(path) = &self.source else {
+        let Source::File(path) = &self.source else {
             return Ok(false);
         };
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
@@ -122,6 +80,22 @@ impl CodecSlot {
         Ok(true)
     }
 
+    /// What the admin API shows of the codec serving new connections.
+    pub fn status(&self) -> super::PluginStatus {
+        let plugin = self.current();
+        super::PluginStatus {
+            kind: "codec",
+            name: self.listener.clone(),
+            source: self.source.label(),
+            plugin: plugin.info().name.clone(),
+            version: plugin.info().version.clone(),
+            sha256: plugin.sha256().to_owned(),
+            healthy: true,
+            on_failure: None,
+            stats: plugin.stats(),
+        }
+    }
+
     /// The listener this slot serves.
     pub fn listener(&self) -> &str {
         &self.listener
@@ -130,16 +104,16 @@ impl CodecSlot {
 
 async fn load(
     runtime: &Runtime,
-    source: &CodecSource,
+    source: &Source,
     host: Arc<dyn HostBroker>,
     limits: Limits,
 ) -> Result<Arc<CodecPlugin>, LoadError> {
     match source {
-        CodecSource::Builtin(name, bytes) => {
+        Source::Builtin(name, bytes) => {
             let label = format!("{BUILTIN_PREFIX}{name}");
             runtime.load_codec(&label, bytes, host, limits).await
         }
-        CodecSource::File(path) => runtime.load_codec_file(path, host, limits).await,
+        Source::File(path) => runtime.load_codec_file(path, host, limits).await,
     }
 }
 

@@ -1,0 +1,315 @@
+//! Routers and filters by name: the built-in ones under their short names (`round-robin`,
+//! `key-hash`, `selector`, `match`, ...), and those `[[plugins.load]]` adds or replaces, from
+//! files that SIGHUP re-reads (the hot swap).
+//!
+//! A swap replaces the plugin a slot hands out; a call already running finishes on the plugin
+//! it started with, and the next batch runs on the new one, so a swap takes effect between two
+//! batches and never splits one.
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sluice_plugin_runtime::{
+    FilterPlugin, Limits, LoadError, PluginInfo, RouterPlugin, Runtime, StatsSnapshot,
+};
+
+use super::{BUILTIN_FILTERS, BUILTIN_ROUTERS, PluginStatus, Source};
+use crate::config::PluginsConfig;
+
+/// What happens to messages while a router or filter is failing (it trapped and restarts with
+/// backoff, or it returns errors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// Held: a send is refused as `unavailable` (nothing stored, the client sends again), a
+    /// delivery waits on its queue. Nothing is lost and nothing skips the policy.
+    #[default]
+    Hold,
+    /// Passed through: routed by the host's round robin, kept unfiltered.
+    Pass,
+}
+
+/// Which kind a `[[plugins.load]]` entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A routing policy (`wit/router.wit`).
+    Router,
+    /// A message filter (`wit/filter.wit`).
+    Filter,
+}
+
+/// One `[[plugins.load]]` entry: a router or filter under a name address settings and queues
+/// refer to. A built-in's name replaces the built-in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The name settings use (`router = "NAME"`, `{ plugin = "NAME", config = ... }`).
+    pub name: String,
+    /// `router` or `filter`.
+    pub kind: Kind,
+    /// `builtin:NAME` (e.g. `builtin:filter-match`) or a path to a component.
+    pub source: String,
+    /// Default: `plugins.router-on-failure` or `plugins.filter-on-failure`.
+    pub on_failure: Option<OnFailure>,
+    /// Default: `plugins.policy-call-deadline-ms`.
+    pub call_deadline_ms: Option<u64>,
+    /// Default: `plugins.policy-memory-bytes-max`.
+    pub memory_bytes_max: Option<usize>,
+}
+
+/// The two plugin types a [`PolicySlot`] can hold.
+pub trait PolicyKind: Send + Sync + Sized + 'static {
+    /// `router` or `filter`, for logs and the admin API.
+    const KIND: &'static str;
+    /// Compiles, checks and starts it.
+    fn load(
+        runtime: &Runtime,
+        label: &str,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> impl Future<Output = Result<Arc<Self>, LoadError>> + Send;
+    /// Its content hash.
+    fn sha256(&self) -> &str;
+    /// What it says it is.
+    fn info(&self) -> &PluginInfo;
+    /// Its figures.
+    fn stats(&self) -> StatsSnapshot;
+    /// Whether it is serving (not backing off after a failure).
+    fn healthy(&self) -> bool;
+}
+
+impl PolicyKind for RouterPlugin {
+    const KIND: &'static str = "router";
+    async fn load(
+        runtime: &Runtime,
+        label: &str,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Arc<Self>, LoadError> {
+        runtime.load_router(label, bytes, limits).await
+    }
+    fn sha256(&self) -> &str {
+        RouterPlugin::sha256(self)
+    }
+    fn info(&self) -> &PluginInfo {
+        RouterPlugin::info(self)
+    }
+    fn stats(&self) -> StatsSnapshot {
+        RouterPlugin::stats(self)
+    }
+    fn healthy(&self) -> bool {
+        RouterPlugin::healthy(self)
+    }
+}
+
+impl PolicyKind for FilterPlugin {
+    const KIND: &'static str = "filter";
+    async fn load(
+        runtime: &Runtime,
+        label: &str,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Arc<Self>, LoadError> {
+        runtime.load_filter(label, bytes, limits).await
+    }
+    fn sha256(&self) -> &str {
+        FilterPlugin::sha256(self)
+    }
+    fn info(&self) -> &PluginInfo {
+        FilterPlugin::info(self)
+    }
+    fn stats(&self) -> StatsSnapshot {
+        FilterPlugin::stats(self)
+    }
+    fn healthy(&self) -> bool {
+        FilterPlugin::healthy(self)
+    }
+}
+
+/// One named router or filter and the plugin serving it now.
+pub struct PolicySlot<P> {
+    name: String,
+    source: Source,
+    limits: Limits,
+    pub(super) on_failure: OnFailure,
+    current: RwLock<Arc<P>>,
+}
+
+impl<P: PolicyKind> PolicySlot<P> {
+    async fn load(
+        runtime: &Runtime,
+        name: &str,
+        source: Source,
+        limits: Limits,
+        on_failure: OnFailure,
+    ) -> Result<Self, LoadError> {
+        let bytes = source.bytes()?;
+        let plugin = P::load(runtime, &source.label(), &bytes, limits.clone()).await?;
+        tracing::info!(
+            kind = P::KIND, %name, source = %source.label(), plugin = %plugin.info().name,
+            plugin_version = %plugin.info().version, sha256 = %&plugin.sha256()[..12],
+            ?on_failure, "plugin loaded"
+        );
+        Ok(PolicySlot {
+            name: name.to_owned(),
+            source,
+            limits,
+            on_failure,
+            current: RwLock::new(plugin),
+        })
+    }
+
+    /// The plugin the next batch runs on.
+    pub fn current(&self) -> Arc<P> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Re-reads a file-based plugin and swaps it in if its content changed; whether it did.
+    /// On error the running version stays.
+    pub async fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
+        if matches!(self.source, Source::Builtin(..)) {
+            return Ok(false);
+        }
+        let bytes = self.source.bytes()?;
+        let old = self.current();
+        if sluice_plugin_runtime::sha256_hex(&bytes) == old.sha256() {
+            return Ok(false);
+        }
+        let new = P::load(runtime, &self.source.label(), &bytes, self.limits.clone()).await?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
+        tracing::info!(
+            kind = P::KIND, name = %self.name, from_version = %old.info().version,
+            from_sha256 = %&old.sha256()[..12], plugin_version = %new.info().version,
+            sha256 = %&new.sha256()[..12], "plugin swapped"
+        );
+        Ok(true)
+    }
+
+    /// What the admin API shows of it.
+    pub fn status(&self) -> PluginStatus {
+        let plugin = self.current();
+        PluginStatus {
+            kind: P::KIND,
+            name: self.name.clone(),
+            source: self.source.label(),
+            plugin: plugin.info().name.clone(),
+            version: plugin.info().version.clone(),
+            sha256: plugin.sha256().to_owned(),
+            healthy: plugin.healthy(),
+            on_failure: Some(self.on_failure),
+            stats: plugin.stats(),
+        }
+    }
+}
+
+/// Every router and filter, by name: what the address model routes and filters with (see
+/// `policy_calls`).
+pub struct Policies {
+    pub(super) routers: BTreeMap<String, PolicySlot<RouterPlugin>>,
+    pub(super) filters: BTreeMap<String, PolicySlot<FilterPlugin>>,
+}
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies")
+            .field("routers", &self.routers.keys().collect::<Vec<_>>())
+            .field("filters", &self.filters.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Policies {
+    /// Loads the built-in routers and filters, then `[[plugins.load]]`'s entries (a name
+    /// already taken is replaced).
+    pub async fn load(runtime: &Runtime, config: &PluginsConfig) -> anyhow::Result<Policies> {
+        let limits = |deadline: Option<u64>, memory: Option<usize>| Limits {
+            memory_bytes_max: memory.unwrap_or(config.policy_memory_bytes_max),
+            call_deadline: Duration::from_millis(
+                deadline.unwrap_or(config.policy_call_deadline_ms).max(1),
+            ),
+            connections_per_instance: 1,
+        };
+        let mut policies = Policies {
+            routers: BTreeMap::new(),
+            filters: BTreeMap::new(),
+        };
+        let builtin_limits = limits(None, None);
+        for (file, bytes) in BUILTIN_ROUTERS {
+            let name = file.trim_start_matches("router-");
+            let slot = PolicySlot::load(
+                runtime,
+                name,
+                Source::Builtin(file, bytes),
+                builtin_limits.clone(),
+                config.router_on_failure,
+            )
+            .await?;
+            policies.routers.insert(name.to_owned(), slot);
+        }
+        for (file, bytes) in BUILTIN_FILTERS {
+            let name = file.trim_start_matches("filter-");
+            let slot = PolicySlot::load(
+                runtime,
+                name,
+                Source::Builtin(file, bytes),
+                builtin_limits.clone(),
+                config.filter_on_failure,
+            )
+            .await?;
+            policies.filters.insert(name.to_owned(), slot);
+        }
+        for entry in &config.load {
+            let limits = limits(entry.call_deadline_ms, entry.memory_bytes_max);
+            let context = || format!("plugins.load `{}`", entry.name);
+            match entry.kind {
+                Kind::Router => {
+                    let source = Source::parse(&entry.source, BUILTIN_ROUTERS)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
+                    let on_failure = entry.on_failure.unwrap_or(config.router_on_failure);
+                    let slot = PolicySlot::load(runtime, &entry.name, source, limits, on_failure)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
+                    policies.routers.insert(entry.name.clone(), slot);
+                }
+                Kind::Filter => {
+                    let source = Source::parse(&entry.source, BUILTIN_FILTERS)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
+                    let on_failure = entry.on_failure.unwrap_or(config.filter_on_failure);
+                    let slot = PolicySlot::load(runtime, &entry.name, source, limits, on_failure)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
+                    policies.filters.insert(entry.name.clone(), slot);
+                }
+            }
+        }
+        Ok(policies)
+    }
+
+    /// Re-reads every file-based router and filter, swapping in those that changed. A plugin
+    /// that fails to load keeps its running version (logged).
+    pub async fn reload(&self, runtime: &Runtime) {
+        for slot in self.routers.values() {
+            if let Err(e) = slot.reload(runtime).await {
+                tracing::error!(kind = "router", name = %slot.name, error = %e, "plugin reload failed; the running version stays");
+            }
+        }
+        for slot in self.filters.values() {
+            if let Err(e) = slot.reload(runtime).await {
+                tracing::error!(kind = "filter", name = %slot.name, error = %e, "plugin reload failed; the running version stays");
+            }
+        }
+    }
+
+    /// Every router and filter, for the admin API.
+    pub fn status(&self) -> Vec<PluginStatus> {
+        let routers = self.routers.values().map(PolicySlot::status);
+        routers
+            .chain(self.filters.values().map(PolicySlot::status))
+            .collect()
+    }
+}
