@@ -6,9 +6,10 @@
 #      and tests/node's npm packages (kafkajs) with `npm ci` into tests/node/node_modules
 #      (reinstalled only when tests/node/package-lock.json changes);
 #   2. builds the broker, which builds and embeds the built-in Wasm plugins;
-#   3. builds the test artifacts: the hostile guest codecs and filters (tests/guests/), and two
+#   3. builds the test artifacts: the hostile guest codecs and filters (tests/guests/), two
 #      builds each of the Kafka codec, the key-hash router and the match filter, told apart by
-#      SLUICE_BUILD_TAG, for the hot-swap tests;
+#      SLUICE_BUILD_TAG, for the hot-swap tests, and the example plugins and SDK templates in
+#      Rust, Python and JavaScript (examples/*/build.sh, into target/examples);
 #   4. runs the Rust tests (cargo test --release --workspace: release, so it reuses step 2's build);
 #   5. runs the end-to-end suite (tests/e2e, pytest) against the built broker.
 # Arguments go to pytest, e.g. `bash tests/run.sh -k hot_swap -x`.
@@ -83,16 +84,24 @@ fi
 cargo --version
 cargo build --release -p sluice
 
-section "3/5 build test artifacts: hostile guests, two tagged builds of a codec, a router, a filter"
+section "3/5 build test artifacts: hostile guests, tagged builds for the swap tests, the examples in three languages"
 cargo build --profile plugin --target wasm32-wasip2 \
   -p sluice-guest-codec-loop -p sluice-guest-codec-alloc -p sluice-guest-codec-trap \
   -p sluice-guest-filter-loop -p sluice-guest-filter-alloc -p sluice-guest-filter-trap \
-  -p sluice-guest-filter-echo -p sluice-guest-router-first
+  -p sluice-guest-filter-echo -p sluice-guest-router-first -p sluice-guest-filter-old-wit
 for tag in swap-a swap-b; do
   SLUICE_BUILD_TAG="$tag" cargo build --profile plugin --target wasm32-wasip2 \
     -p sluice-codec-kafka -p sluice-router-key-hash -p sluice-filter-match \
     --target-dir "target/$tag"
 done
+
+# The example plugins in Rust, Python (componentize-py, from the venv) and JavaScript
+# (componentize-js, from npm), with each SDK's templates, into target/examples/<language>/.
+export SLUICE_EXAMPLES_OUT="$ROOT/target/examples"
+export SLUICE_EXAMPLES_DIR="$SLUICE_EXAMPLES_OUT"
+bash examples/rust/build.sh
+bash examples/python/build.sh
+bash examples/javascript/build.sh
 
 # Where steps 2 and 3 built: cargo's target directory, which CARGO_TARGET_DIR may move.
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -104,6 +113,7 @@ export SLUICE_GUEST_ALLOC="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_a
 export SLUICE_GUEST_TRAP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_codec_trap.wasm"
 export SLUICE_GUEST_FILTER_LOOP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_filter_loop.wasm"
 export SLUICE_GUEST_FILTER_TRAP="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_filter_trap.wasm"
+export SLUICE_GUEST_FILTER_OLD_WIT="$TARGET_DIR/wasm32-wasip2/plugin/sluice_guest_filter_old_wit.wasm"
 export SLUICE_CODEC_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
 export SLUICE_CODEC_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_codec_kafka.wasm"
 export SLUICE_ROUTER_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_router_key_hash.wasm"
@@ -111,7 +121,7 @@ export SLUICE_ROUTER_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_rou
 export SLUICE_FILTER_SWAP_A="$ROOT/target/swap-a/wasm32-wasip2/plugin/sluice_filter_match.wasm"
 export SLUICE_FILTER_SWAP_B="$ROOT/target/swap-b/wasm32-wasip2/plugin/sluice_filter_match.wasm"
 for artifact in "$SLUICE_BIN" "$SLUICE_GUEST_LOOP" "$SLUICE_GUEST_ALLOC" "$SLUICE_GUEST_TRAP" \
-                "$SLUICE_GUEST_FILTER_LOOP" "$SLUICE_GUEST_FILTER_TRAP" \
+                "$SLUICE_GUEST_FILTER_LOOP" "$SLUICE_GUEST_FILTER_TRAP" "$SLUICE_GUEST_FILTER_OLD_WIT" \
                 "$SLUICE_CODEC_SWAP_A" "$SLUICE_CODEC_SWAP_B" \
                 "$SLUICE_ROUTER_SWAP_A" "$SLUICE_ROUTER_SWAP_B" \
                 "$SLUICE_FILTER_SWAP_A" "$SLUICE_FILTER_SWAP_B"; do
@@ -131,6 +141,15 @@ else
   if ! cargo test --release --workspace; then
     FAILED+=("cargo test")
   fi
+  # The benchmarks are not run here (they measure, on a quiet machine), but they must build.
+  if ! cargo build --release -p sluice --benches; then
+    FAILED+=("cargo build --benches")
+  fi
+fi
+
+# The Python SDK's helpers, on the host (a second; the components are tested end to end).
+if ! .venv/bin/python -m pytest sdk/python/tests -q -p no:cacheprovider; then
+  FAILED+=("pytest sdk/python/tests")
 fi
 
 section "5/5 end-to-end tests (pytest tests/e2e)"

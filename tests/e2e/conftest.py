@@ -47,6 +47,8 @@ ARTIFACT_DEFAULTS = {
         TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_filter_loop.wasm",
     "SLUICE_GUEST_FILTER_TRAP":
         TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_filter_trap.wasm",
+    "SLUICE_GUEST_FILTER_OLD_WIT":
+        TARGET / "wasm32-wasip2" / "plugin" / "sluice_guest_filter_old_wit.wasm",
     "SLUICE_ROUTER_SWAP_A":
         TARGET / "swap-a" / "wasm32-wasip2" / "plugin" / "sluice_router_key_hash.wasm",
     "SLUICE_ROUTER_SWAP_B":
@@ -57,9 +59,12 @@ ARTIFACT_DEFAULTS = {
         TARGET / "swap-b" / "wasm32-wasip2" / "plugin" / "sluice_filter_match.wasm",
 }
 
+# Compiled plugins, shared by every broker the suite starts (see Broker.plugins).
+PLUGIN_CACHE = Path(os.environ.get("SLUICE_E2E_PLUGIN_CACHE") or TARGET / "e2e-plugin-cache")
+
 # How long a broker may take from spawn to accepting on every listener. The first start on a
 # fresh machine compiles the built-in codec with Cranelift (cached on disk afterwards).
-STARTUP_S_MAX = 120.0
+STARTUP_S_MAX = 300.0
 # How long a graceful stop (SIGTERM: flush storage, exit 0) may take.
 SHUTDOWN_S_MAX = 30.0
 # Log lines shown with a failure.
@@ -155,8 +160,11 @@ class Broker:
         assert not flags_only or list(self.listeners) == ["kafka"]
         # Every setting the contract names, written out: a test states the limits in force.
         self.topics = {"auto-create": True, "default-partitions": 1, **(topics or {})}
+        # One compiled-plugin cache for every broker of the run: a component with a language
+        # runtime inside (the Python and JavaScript examples) takes Cranelift tens of seconds.
         self.plugins = {"memory-bytes-max": 256 << 20, "call-deadline-ms": 1000,
-                        "connections-per-instance": 64, **(plugins or {})}
+                        "connections-per-instance": 64, "cache-dir": PLUGIN_CACHE,
+                        **(plugins or {})}
         self.groups = dict(groups or {})
         self.extra = extra
         ports = free_ports(len(self.listeners) + 1)

@@ -262,6 +262,8 @@ fn sdk_error(e: sluice_plugin_runtime::BrokerError) -> sdk::BrokerError {
         H::InvalidRouting => S::InvalidRouting,
         H::ResourceLimit => S::ResourceLimit,
         H::UnknownConsumer => S::UnknownConsumer,
+        H::Unavailable => S::Unavailable,
+        H::InvalidFilter => S::InvalidFilter,
     };
     sdk::BrokerError {
         code,

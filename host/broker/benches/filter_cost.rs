@@ -1,26 +1,31 @@
-//! What a Rust filter costs per message, against no filter, measured in one run.
+//! What a filter costs per message, against no filter, measured in one run: the built-in Rust
+//! filters, and the same example filter (`drop-pattern`) written in Rust, Python and
+//! JavaScript.
 //!
 //! The address model (`sluice-queues`) over a real storage directory, with the broker's
-//! plugins (`Policies`: the built-in Wasm routers and filters, called through the plugin
-//! runtime exactly as the broker calls them). Three anycast addresses take the same sends of
-//! `BATCH` messages: one without a filter, one whose publish filter is the built-in `match`
-//! filter (`keep=yes`), one whose publish filter is the `selector` filter
-//! (`keep = 'yes' AND weight > 2.5`). Every message passes the filters, so each address stores
-//! the same bytes and the difference in time is the filter's. The three run in `ROUNDS`
-//! rounds, in rotating order; the figures are the medians. The filter's own call (`apply` on a
-//! batch, without the send) is timed too.
+//! plugins (`Policies`: Wasm routers and filters, called through the plugin runtime exactly as
+//! the broker calls them). Anycast addresses take the same sends of `BATCH` messages: one
+//! without a filter, one whose publish filter is the built-in `match` filter (`keep=yes`), one
+//! the `selector` filter (`keep = 'yes' AND weight > 2.5`), and one per language the
+//! `drop-pattern` example (`secret|forbidden`, which no body matches). Every message passes
+//! the filters, so each address stores the same bytes and the difference in time is the
+//! filter's. The cases run in `ROUNDS` rounds, in rotating order; the figures are the
+//! medians. The filter's own call (`apply` on a batch, without the send) is timed too.
 //!
+//!     bash examples/rust/build.sh && bash examples/python/build.sh \
+//!         && bash examples/javascript/build.sh
 //!     cargo bench -p sluice --bench filter_cost
 //!
 //! Environment: SLUICE_BENCH_MESSAGES (per address and round, default 100000),
-//! SLUICE_BENCH_BATCH (messages per send, default 100), SLUICE_BENCH_BODY (bytes, default 256).
+//! SLUICE_BENCH_BATCH (messages per send, default 100), SLUICE_BENCH_BODY (bytes, default 256),
+//! SLUICE_EXAMPLES_DIR (the built examples, default `target/examples`).
 //! Writes `target/bench-reports/filter_cost.json` as well as printing the figures.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sluice_broker::config::PluginsConfig;
-use sluice_broker::plugins::Policies;
+use sluice_broker::plugins::{Kind, Policies, PolicyConfig};
 use sluice_plugin_runtime::Runtime;
 use sluice_queues::{
     AddressConfig, AddressSettingsRule, FilterRef, Message, Policies as _, QueueConfig, Queues,
@@ -31,9 +36,16 @@ use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
 const ROUNDS: usize = 5;
 
 struct Case {
-    address: &'static str,
+    address: String,
     filter: Option<FilterRef>,
 }
+
+/// The example filter every language implements, and the languages, as the examples' build
+/// scripts name their outputs (`<examples>/<language>/drop-pattern.wasm`).
+const EXAMPLE: &str = "drop-pattern";
+const LANGUAGES: &[&str] = &["rust", "python", "javascript"];
+/// A pattern no benchmark body matches, so every message is kept and stored.
+const EXAMPLE_PATTERN: &str = "secret|forbidden";
 
 fn env_or(key: &str, default: usize) -> usize {
     std::env::var(key)
@@ -43,24 +55,64 @@ fn env_or(key: &str, default: usize) -> usize {
 }
 
 fn cases() -> Vec<Case> {
-    vec![
+    let mut cases = vec![
         Case {
-            address: "plain",
+            address: "plain".into(),
             filter: None,
         },
         Case {
-            address: "match",
+            address: "match".into(),
             filter: Some(FilterRef {
                 plugin: "match".into(),
                 config: "keep=yes".into(),
             }),
         },
         Case {
-            address: "selector",
+            address: "selector".into(),
             filter: Some(FilterRef::selector("keep = 'yes' AND weight > 2.5")),
         },
-    ]
+    ];
+    cases.extend(LANGUAGES.iter().map(|language| Case {
+        address: format!("{EXAMPLE}-{language}"),
+        filter: Some(FilterRef {
+            plugin: format!("{EXAMPLE}-{language}"),
+            config: EXAMPLE_PATTERN.into(),
+        }),
+    }));
+    cases
 }
+
+/// `[[plugins.load]]` entries for the example filter in every language.
+fn example_plugins() -> anyhow::Result<Vec<PolicyConfig>> {
+    let dir = std::env::var_os("SLUICE_EXAMPLES_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/examples")
+        });
+    LANGUAGES
+        .iter()
+        .map(|language| {
+            let path = dir.join(language).join(format!("{EXAMPLE}.wasm"));
+            anyhow::ensure!(
+                path.is_file(),
+                "{} is missing: build the examples first (bash examples/{language}/build.sh)",
+                path.display()
+            );
+            Ok(PolicyConfig {
+                name: format!("{EXAMPLE}-{language}"),
+                kind: Kind::Filter,
+                source: path.display().to_string(),
+                on_failure: None,
+                call_deadline_ms: Some(EXAMPLE_CALL_DEADLINE_MS),
+                memory_bytes_max: None,
+            })
+        })
+        .collect()
+}
+
+/// A whole batch through an interpreted language's runtime takes longer than the broker's
+/// default deadline allows on a busy machine; the benchmark measures, it does not police.
+const EXAMPLE_CALL_DEADLINE_MS: u64 = 5_000;
 
 fn message(i: usize, body: usize) -> Message {
     Message {
@@ -88,10 +140,14 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let tokio = tokio::runtime::Runtime::new()?;
     let runtime = Runtime::new(None)?;
+    let plugins = PluginsConfig {
+        load: example_plugins()?,
+        ..PluginsConfig::default()
+    };
     let policies = Arc::new(
         tokio
-            .block_on(Policies::load(&runtime, &PluginsConfig::default()))
-            .context("loading the built-in plugins")?,
+            .block_on(Policies::load(&runtime, &plugins))
+            .context("loading the built-in plugins and the examples")?,
     );
     let storage = Arc::new(Storage::open(StorageConfig {
         dir: dir.path().to_owned(),
@@ -106,10 +162,10 @@ fn main() -> anyhow::Result<()> {
         addresses: cases
             .iter()
             .map(|c| AddressConfig {
-                name: c.address.into(),
+                name: c.address.clone(),
                 routing: vec![RoutingType::Anycast],
                 queues: vec![QueueConfig {
-                    name: c.address.into(),
+                    name: c.address.clone(),
                     routing: RoutingType::Anycast,
                     durable: false,
                     exclusive: false,
@@ -123,7 +179,7 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .filter_map(|c| {
                 c.filter.clone().map(|f| AddressSettingsRule {
-                    pattern: c.address.into(),
+                    pattern: c.address.clone(),
                     publish_filter: Some(f),
                     ..AddressSettingsRule::default()
                 })
@@ -143,7 +199,7 @@ fn main() -> anyhow::Result<()> {
             let case = &cases[i];
             let start = Instant::now();
             for b in &batches {
-                queues.send(1, case.address, None, b.clone(), 1_700_000_000_000)?;
+                queues.send(1, &case.address, None, b.clone(), 1_700_000_000_000)?;
             }
             send_ns[i].push(per_message(start.elapsed(), batches.len() * batch));
         }
@@ -173,14 +229,14 @@ fn main() -> anyhow::Result<()> {
     println!(
         "filter_cost: {messages} messages of {body} B per address and round, sends of {batch}, {ROUNDS} rounds (medians)"
     );
-    println!("  send, no filter          {plain:>8.0} ns/message");
+    println!("  send, no filter                   {plain:>8.0} ns/message");
     let mut report = serde_json::Map::new();
     report.insert("send_ns_no_filter".into(), plain.into());
     for (i, case) in cases.iter().enumerate().skip(1) {
         let with = median(send_ns[i].clone());
         let apply = apply_ns[i - 1];
         println!(
-            "  send, {:<8} filter     {with:>8.0} ns/message: +{:.0} ns ({:.2}x); the filter call alone {apply:.0} ns/message",
+            "  send, {:<22} filter {with:>8.0} ns/message: +{:.0} ns ({:.2}x); the filter call alone {apply:.0} ns/message",
             case.address,
             with - plain,
             with / plain

@@ -34,6 +34,10 @@ pub enum Command {
     /// and drops tombstones older than `delete.retention.ms`, whatever its dirty ratio. The
     /// running broker does the same in the background every `topics.compaction-check-ms`.
     Compact(CompactArgs),
+    /// Manage the plugins of a running broker through its admin API: list, show, load, swap
+    /// and unload codecs, routers and filters. Exit codes: 0 done, 1 refused by the broker,
+    /// 2 bad usage, 3 broker unreachable.
+    Plugin(crate::commands::plugin::PluginArgs),
 }
 
 /// `sluice compact` options.

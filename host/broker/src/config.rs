@@ -334,8 +334,11 @@ pub struct PluginsConfig {
     pub call_deadline_ms: u64,
     /// Connections one codec instance serves.
     pub connections_per_instance: usize,
-    /// Cache compiled plugins under `<data-dir>/plugin-cache`.
+    /// Cache compiled plugins (under `cache-dir`).
     pub cache: bool,
+    /// Where compiled plugins are cached; default `<data-dir>/plugin-cache`. Brokers may
+    /// share one: entries are keyed by the component's hash and the engine's settings.
+    pub cache_dir: Option<PathBuf>,
     /// Wall time one router or filter call (one batch) may take. Short, because the call runs
     /// on the thread of the send or receive that needs it.
     pub policy_call_deadline_ms: u64,
@@ -357,6 +360,7 @@ impl Default for PluginsConfig {
             call_deadline_ms: limits.call_deadline.as_millis() as u64,
             connections_per_instance: limits.connections_per_instance,
             cache: true,
+            cache_dir: None,
             policy_call_deadline_ms: sluice_plugin_runtime::POLICY_CALL_DEADLINE_DEFAULT.as_millis()
                 as u64,
             policy_memory_bytes_max: POLICY_MEMORY_BYTES_MAX_DEFAULT,
@@ -377,6 +381,9 @@ impl PluginsConfig {
         }
     }
 }
+
+/// The smallest `frame-bytes-max` a listener accepts: below it no protocol's handshake fits.
+pub const FRAME_BYTES_MIN: u32 = 1024;
 
 /// One listener: an address and the codec that speaks on it.
 #[derive(Clone, Debug, Deserialize)]
@@ -562,7 +569,7 @@ impl Config {
             }
         }
         for (name, listener) in &self.listeners {
-            if listener.frame_bytes_max < 1024 {
+            if listener.frame_bytes_max < FRAME_BYTES_MIN {
                 return Err(ConfigError::Invalid(format!(
                     "listeners.{name}.frame-bytes-max must be at least 1024"
                 )));
@@ -570,6 +577,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A listener's settings where only the address and codec are given: the defaults the file's
+/// listeners get, for listeners the admin API starts.
+pub fn listener_defaults() -> ListenerConfig {
+    listener("", "codec-kafka")
 }
 
 fn listener(address: &str, codec: &str) -> ListenerConfig {

@@ -11,9 +11,12 @@
 
 pub mod admin;
 pub mod cli;
+pub mod client;
+pub mod commands;
 pub mod compact;
 pub mod config;
 pub mod limits;
+pub mod listeners;
 pub mod logging;
 pub mod net;
 pub mod plugins;

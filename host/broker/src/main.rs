@@ -7,6 +7,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     sluice_broker::logging::init(cli.log_format);
     let result = match cli.command {
+        Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,

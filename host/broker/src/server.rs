@@ -13,9 +13,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::net::listener::Listener;
+use crate::listeners::Listeners;
 use crate::net::waits::Sources;
-use crate::plugins::{BUILTIN_CODECS, CodecSlot, Policies, Source};
+use crate::plugins::{PluginUsers, Policies};
 use crate::service::{APPEND_RESPONSE_FAIL_POINT, BrokerService, ServicePolicy};
 
 /// The coordinator's directory under the data directory (beside storage's `topics/`).
@@ -77,10 +77,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Coordinator::open(&config.data_dir.join(GROUPS_DIR), config.groups.limits())
             .context("opening the consumer groups' committed offsets")?,
     );
-    let cache_dir = config
-        .plugins
-        .cache
-        .then(|| config.data_dir.join("plugin-cache"));
+    let cache_dir = config.plugins.cache.then(|| {
+        config
+            .plugins
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("plugin-cache"))
+    });
     let runtime = Arc::new(Runtime::new(cache_dir)?);
     let policies = Arc::new(
         Policies::load(&runtime, &config.plugins)
@@ -117,37 +120,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the admin API to {}", config.admin.address))?;
     tracing::info!(address = %admin_socket.local_addr()?, "admin API listening");
-    let mut slots = Vec::new();
-    let mut listeners = JoinSet::new();
+    let listeners = Arc::new(crate::listeners::Listeners::new(
+        runtime.clone(),
+        host.clone(),
+        limits,
+        sources,
+    ));
     for (name, settings) in &config.listeners {
-        let source = Source::parse(&settings.codec, BUILTIN_CODECS)
-            .map_err(|e| anyhow::anyhow!("listeners.{name}.codec: {e}"))?;
-        let slot = Arc::new(
-            CodecSlot::load(&runtime, name, source, host.clone(), limits.clone())
-                .await
-                .with_context(|| format!("loading the codec of listener {name}"))?,
-        );
-        let socket = TcpListener::bind(&settings.address)
+        listeners
+            .start(name, settings)
             .await
-            .with_context(|| format!("binding listener {name} to {}", settings.address))?;
-        let advertised = match &settings.advertised {
-            Some(a) => {
-                Some(parse_host_port(a).with_context(|| format!("listeners.{name}.advertised"))?)
-            }
-            None => None,
-        };
-        tracing::info!(listener = %name, address = %socket.local_addr()?, "listening");
-        let listener = Listener {
-            name: Arc::from(name.as_str()),
-            socket,
-            codec: slot.clone(),
-            advertised,
-            frame_bytes_max: settings.frame_bytes_max,
-            connections_max: settings.connections_max,
-            sources: sources.clone(),
-        };
-        listeners.spawn(listener.run(stopped.clone()));
-        slots.push(slot);
+            .with_context(|| format!("starting listener {name}"))?;
     }
     let mut background = JoinSet::new();
     background.spawn(crate::retention::run(
@@ -162,24 +145,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     background.spawn(tick_groups(groups.clone(), stopped.clone()));
     background.spawn(tick_queues(queues.clone(), stopped.clone()));
-    let slots = Arc::new(slots);
     background.spawn(crate::admin::serve(
         admin_socket,
         crate::admin::Admin {
             queues: queues.clone(),
-            codecs: slots.clone(),
+            listeners: listeners.clone(),
             policies: policies.clone(),
+            plugin_users: Arc::new(PluginUsers::from_config(&config)),
+            runtime: runtime.clone(),
             ready: ready_rx,
         },
         stopped.clone(),
     ));
     ready.send_replace(true);
-    tracing::info!(listeners = slots.len(), "sluice ready");
+    tracing::info!(listeners = listeners.len(), "sluice ready");
 
-    wait_for_shutdown(&runtime, &slots, &policies).await?;
+    wait_for_shutdown(&runtime, &listeners, &policies).await?;
     tracing::info!("shutting down");
     stop.send_replace(true);
-    while listeners.join_next().await.is_some() {}
+    listeners.stop_all().await;
     while background.join_next().await.is_some() {}
     let flushed = tokio::task::spawn_blocking(move || {
         queues.flush().context("syncing queues at shutdown")?;
@@ -194,7 +178,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Waits for SIGINT or SIGTERM, reloading file-based plugins on every SIGHUP meanwhile.
 async fn wait_for_shutdown(
     runtime: &Arc<Runtime>,
-    slots: &[Arc<CodecSlot>],
+    listeners: &Listeners,
     policies: &Policies,
 ) -> anyhow::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -206,7 +190,7 @@ async fn wait_for_shutdown(
             _ = terminate.recv() => return Ok(()),
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP: reloading plugins loaded from files");
-                for slot in slots {
+                for slot in listeners.slots() {
                     if let Err(e) = slot.reload(runtime).await {
                         tracing::error!(listener = %slot.listener(), error = %e, "codec reload failed; the running version stays");
                     }
@@ -247,11 +231,4 @@ fn fail_points_from_env() -> anyhow::Result<FailPoints> {
         tracing::warn!(%spec, "failure points armed");
     }
     Ok(points)
-}
-
-fn parse_host_port(value: &str) -> anyhow::Result<(String, u16)> {
-    let (host, port) = value
-        .rsplit_once(':')
-        .ok_or_else(|| anyhow::anyhow!("`{value}` is not host:port"))?;
-    Ok((host.trim_matches(['[', ']']).to_string(), port.parse()?))
 }

@@ -69,7 +69,7 @@ impl CodecPlugin {
         let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch {
             name: label.to_string(),
             expected: CODEC_WORLD,
-            detail: format!("{e:#}"),
+            detail: crate::world_check::explain(engine, component, CODEC_WORLD, &format!("{e:#}")),
         };
         let instance_pre = linker.instantiate_pre(component).map_err(mismatch)?;
         let pre = CodecPre::new(instance_pre).map_err(mismatch)?;

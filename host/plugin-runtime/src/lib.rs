@@ -36,6 +36,7 @@ mod limits;
 mod policy;
 mod sandbox;
 mod stats;
+mod world_check;
 
 pub use bindings::filter::Verdict;
 pub use bindings::router::{

@@ -326,6 +326,11 @@ fn a_component_of_another_world_is_refused_naming_the_world_expected() {
     let router = guest("sluice-guest-router-first");
     let err = block_on(runtime.load_filter("router-as-filter", &router, limits())).err();
     refused(err.unwrap(), "sluice:plugin/filter@0.5.0");
+    let err = block_on(runtime.load_filter("router-as-filter", &router, limits())).err();
+    refused(
+        err.unwrap(),
+        "it is a router (it exports sluice:plugin/routing@0.5.0)",
+    );
 
     let filter = guest("sluice-guest-filter-echo");
     let err = block_on(runtime.load_router("filter-as-router", &filter, limits())).err();
@@ -339,6 +344,27 @@ fn a_component_of_another_world_is_refused_naming_the_world_expected() {
     let empty = wat::parse_str("(component)").unwrap();
     let err = block_on(runtime.load_router("empty", &empty, limits())).err();
     refused(err.unwrap(), "sluice:plugin/router@0.5.0");
+    let err = block_on(runtime.load_router("empty", &empty, limits())).err();
+    refused(err.unwrap(), "it exports no sluice:plugin interface");
+}
+
+#[test]
+fn a_filter_built_for_another_version_of_the_package_is_refused_naming_both_versions() {
+    let runtime = Runtime::new(None).unwrap();
+    let old = guest("sluice-guest-filter-old-wit");
+    let err = block_on(runtime.load_filter("old", &old, limits(POLICY_CALL_DEADLINE_DEFAULT)))
+        .err()
+        .unwrap();
+    assert!(matches!(err, LoadError::WorldMismatch { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("built for sluice:plugin@0.4.0"),
+        "{message}"
+    );
+    assert!(
+        message.contains("this broker speaks sluice:plugin@0.5.0"),
+        "{message}"
+    );
 }
 
 #[test]

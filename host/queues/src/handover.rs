@@ -8,7 +8,7 @@ use crate::delivery::{Batch, Take};
 use crate::filtering::Judged;
 use crate::message::Message;
 use crate::queue::{Locked, Pos};
-use crate::types::Delivery;
+use crate::types::{Delivery, RoutingType};
 
 impl Locked<'_> {
     /// Judges `batch` under the filters and hands over what they let through. New messages
@@ -120,10 +120,13 @@ impl Locked<'_> {
         }
         let message = rewritten.unwrap_or(stored);
         take.bytes = take.bytes.saturating_add(message.body_bytes());
+        let position =
+            (self.q.routing == RoutingType::Multicast).then(|| (self.q.log.clone(), pos.0, pos.1));
         take.out.push(Delivery {
             tag,
             message,
             delivery_count,
+            position,
         });
         Ok(())
     }

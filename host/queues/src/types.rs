@@ -88,6 +88,9 @@ pub struct Delivery {
     pub message: Message,
     /// Failed deliveries before this one.
     pub delivery_count: u32,
+    /// Where the message sits in its address's log, as (topic, partition, offset): for a
+    /// multicast queue, which reads that log; `None` for an anycast queue's copy.
+    pub position: Option<(String, u32, i64)>,
 }
 
 /// What `receive` took.

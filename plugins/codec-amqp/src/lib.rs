@@ -10,7 +10,8 @@
 //!    counts, nesting), so nothing a peer sends reaches the decoder unchecked;
 //! 4. `session` keeps the windows and sequence numbers (`session::io`), the links by handle,
 //!    and settles the client's dispositions (`session::disposition`);
-//! 5. `link::incoming` assembles a client's transfers, maps them (`message`, `sections`) and
+//! 5. `link::incoming` assembles a client's transfers, maps them (`message`, `sections`; a
+//!    Kafka record's form in `record_form`, `header_list`, `property_headers`, `stored`) and
 //!    stores each call's batch with one `queues.send`; `durable` holds the acceptance of
 //!    durable messages until their log positions pass;
 //! 6. `link::outgoing` opens a consumer per client receiver, takes messages with
@@ -44,14 +45,19 @@ mod context;
 mod durable;
 mod errors;
 mod frame;
+mod header_list;
 mod hot;
 pub mod limits;
 mod link;
 mod message;
 mod performative;
+mod property_headers;
+mod record_form;
+mod rewritten;
 mod sasl;
 mod sections;
 mod session;
+mod stored;
 mod waits;
 mod wire;
 
@@ -60,8 +66,11 @@ use sluice_sdk::codec::{
 };
 
 pub use crate::connection::AmqpConnection;
-pub use crate::message::{
-    APPLICATION_PROPERTIES, BODY, FOOTER, HEADER, MESSAGE_ANNOTATIONS, PARTITION_KEY, PROPERTIES,
+pub use crate::header_list::ANNOTATION as KAFKA_HEADERS;
+pub use crate::message::PARTITION_KEY;
+pub use crate::record_form::{OFFSET, PARTITION};
+pub use crate::stored::{
+    APPLICATION_PROPERTIES, BODY, FOOTER, HEADER, MESSAGE_ANNOTATIONS, PROPERTIES,
 };
 
 /// The plugin's name, as the host reports it.

@@ -1,54 +1,48 @@
 //! Messages both ways: what an AMQP client sends becomes the host's [`Message`] ([`inbound`]),
-//! and a stored [`Message`] becomes what an AMQP client receives ([`outbound`]).
+//! and a stored [`Message`] becomes what an AMQP client receives ([`outbound`]). The whole
+//! mapping, with Kafka's view of each field, is docs/message-mapping.md.
 //!
 //! Place in the flow: `link::incoming` maps each assembled delivery before `queues.send`;
 //! `link::outgoing` maps each delivery `queues.receive` hands over before framing it.
 //!
 //! Two audiences read a stored message. Kafka clients see the record: its value is the body
-//! (one `data` section's bytes; an `amqp-value` binary's bytes or string's UTF-8; else the
-//! encoded body sections) and its key the `x-opt-partition-key` annotation. AMQP clients must
-//! get back the sections exactly as sent, so the record also carries them, byte for byte, as
-//! headers named `amqp.*` (delivery annotations are per hop and are dropped). The body is kept
-//! as a header only when the value cannot rebuild it exactly. A record with no `amqp.*`
-//! header came from Kafka and is dressed as an AMQP message: a data body, the key as the
-//! annotation, the timestamp as `creation-time`, the headers as application properties.
+//! (one `data` section's bytes; an `amqp-value` binary's bytes or string's UTF-8; none for a
+//! null body; else the encoded body sections), its key the `x-opt-partition-key` annotation,
+//! and each application property as a header (`property_headers`). AMQP clients must get back
+//! the sections exactly as sent, so the record also carries them, byte for byte, as headers
+//! named `amqp.*` (`stored`; delivery annotations are per hop and are dropped). The body is
+//! kept as a header only when the value cannot rebuild it exactly.
+//!
+//! A record without `amqp.*` headers is a plain record (a Kafka producer wrote it) and is
+//! dressed as an AMQP message (`record_form`); a message an AMQP client sends that is exactly
+//! such a dressed record is stored as the plain record again, so Kafka and AMQP clients can
+//! pass a message back and forth and each gets back what it had.
 //!
 //! The host's delivery policies read a third view: reserved `sluice-*` headers, copied from
 //! where Artemis's clients say them (a scheduled delivery's `x-opt-delivery-time` or
 //! `x-opt-delivery-delay` annotation, `properties.group-id`, the `_AMQ_LVQ_NAME` application
 //! property). They are extra: the sections stay as sent, and an AMQP client never sees a
-//! `sluice-*` header.
+//! `sluice-*` header as an application property.
 
 use fe2o3_amqp_types::messaging::annotations::OwnedKey;
-use fe2o3_amqp_types::messaging::{
-    AmqpValue, ApplicationProperties, Data, Header, MessageAnnotations, Properties,
-};
-use fe2o3_amqp_types::primitives::SimpleValue;
+use fe2o3_amqp_types::messaging::{AmqpValue, Data, Header, MessageAnnotations, Properties};
 use serde_amqp::Value;
-use serde_amqp::primitives::{Binary, Symbol, Timestamp};
+use serde_amqp::primitives::Symbol;
 use sluice_sdk::codec::{CodecError, Header as RecordHeader, Message};
 
 use crate::errors::Malformed;
-use crate::performative::{decode_as, encode};
-use crate::sections::{self, Section, Sections};
+use crate::performative::encode;
+use crate::record_form::{self, Position};
+use crate::sections::{self, Section, Sections, decode};
+use crate::stored::{
+    APPLICATION_PROPERTIES, BODY, FOOTER, HEADER, MESSAGE_ANNOTATIONS, PROPERTIES, Stored,
+};
 
-/// Record header holding the `header` section.
-pub const HEADER: &str = "amqp.header";
-/// Record header holding the `message-annotations` section.
-pub const MESSAGE_ANNOTATIONS: &str = "amqp.message-annotations";
-/// Record header holding the `properties` section.
-pub const PROPERTIES: &str = "amqp.properties";
-/// Record header holding the `application-properties` section.
-pub const APPLICATION_PROPERTIES: &str = "amqp.application-properties";
-/// Record header holding the body sections, when the value cannot rebuild them.
-pub const BODY: &str = "amqp.body";
-/// Record header holding the `footer` section.
-pub const FOOTER: &str = "amqp.footer";
 /// The message annotation that carries the record key.
 pub const PARTITION_KEY: &str = "x-opt-partition-key";
 /// Record headers the host sets for itself (`sluice-expiry-ms`) or reads for its delivery
-/// policies (below); not application properties.
-const HOST_HEADER_PREFIX: &str = "sluice-";
+/// policies (below); never application properties.
+pub const HOST_HEADER_PREFIX: &str = "sluice-";
 /// Record header the host delivers a message after: ms since the epoch, decimal.
 const DELIVERY_TIME: &str = "sluice-delivery-time";
 /// Record header the host delays a message by: ms from when it is stored, decimal.
@@ -74,6 +68,24 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
         .message_annotations
         .map(|ma| decode(ma.bytes))
         .transpose()?;
+    // Exactly a Kafka record's AMQP form (a receiver sending one on): stored as that record.
+    if let Some(plain) = record_form::undress(
+        &s,
+        header.as_ref(),
+        annotations.as_ref(),
+        properties.as_ref(),
+    ) {
+        let mut headers = plain.headers;
+        policies(&mut headers, None, None, s.application_properties.as_ref());
+        return Ok(Message {
+            key: plain.key,
+            value: plain.value,
+            headers,
+            timestamp_ms: plain.timestamp_ms,
+            durable: true,
+            expiry_ms: plain.expiry_ms,
+        });
+    }
     let key = annotations.as_ref().and_then(partition_key);
     let (value, body_kept) = body_value(&s)?;
 
@@ -93,6 +105,9 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
     }
     if let Some(footer) = s.footer {
         headers.push(record_header(FOOTER, footer.bytes));
+    }
+    if let Some(section) = &s.application_properties {
+        crate::property_headers::append(&mut headers, section);
     }
     policies(
         &mut headers,
@@ -118,7 +133,7 @@ pub fn inbound(payload: &[u8], clock_ms: &dyn Fn() -> i64) -> Result<Message, Ma
     };
     Ok(Message {
         key,
-        value: Some(value),
+        value,
         headers,
         timestamp_ms,
         durable: header.is_some_and(|h| h.durable),
@@ -180,11 +195,15 @@ fn integer(value: &Value) -> Option<i64> {
 }
 
 /// The record value for the body, and whether the body sections must be kept as a header
-/// because the value does not rebuild them byte for byte.
-fn body_value(s: &Sections<'_>) -> Result<(Vec<u8>, bool), Malformed> {
+/// because the value does not rebuild them byte for byte. A null body (no body, or a null
+/// `amqp-value`) is no value: a Kafka tombstone.
+fn body_value(s: &Sections<'_>) -> Result<(Option<Vec<u8>>, bool), Malformed> {
     let [only] = s.body.as_slice() else {
-        // No body, or several sections: the value is the encoded sections.
-        return Ok((s.body_bytes.to_vec(), true));
+        if s.body.is_empty() {
+            return Ok((None, true));
+        }
+        // Several sections: the value is the encoded sections.
+        return Ok((Some(s.body_bytes.to_vec()), true));
     };
     match only.code {
         sections::DATA => {
@@ -195,12 +214,13 @@ fn body_value(s: &Sections<'_>) -> Result<(Vec<u8>, bool), Malformed> {
                 .checked_sub(bytes.len())
                 .and_then(|n| only.bytes.get(..n));
             let mut ours = Vec::new();
-            write_data_section_prefix(&mut ours, bytes.len());
+            sections::write_data_prefix(&mut ours, bytes.len());
             let kept = prefix != Some(ours.as_slice());
-            Ok((bytes.into_vec(), kept))
+            Ok((Some(bytes.into_vec()), kept))
         }
-        sections::VALUE => Ok((amqp_value_bytes(only)?, true)),
-        _ => Ok((s.body_bytes.to_vec(), true)),
+        sections::VALUE if only.value() == [0x40] => Ok((None, true)),
+        sections::VALUE => Ok((Some(amqp_value_bytes(only)?), true)),
+        _ => Ok((Some(s.body_bytes.to_vec()), true)),
     }
 }
 
@@ -229,71 +249,18 @@ fn partition_key(annotations: &MessageAnnotations) -> Option<Vec<u8>> {
 }
 
 /// Maps a stored message into the payload of a transfer, with `delivery_count` failed
-/// deliveries before this one. `ignored` is told of stored sections that are not valid (a
-/// Kafka client may write any header), which are left out rather than sent on.
+/// deliveries before this one; `position` is where the record is, when the host says.
+/// `malformed` is told of record headers named like sections that are not valid ones (a
+/// Kafka producer may write any header): the record is then a plain record (`stored`).
 pub fn outbound(
     message: &Message,
     delivery_count: u32,
-    ignored: &mut dyn FnMut(&str),
+    position: Option<Position>,
+    malformed: &mut dyn FnMut(&str),
 ) -> Result<Vec<u8>, CodecError> {
-    let stored = Stored::find(&message.headers, ignored);
-    if stored.is_empty() {
-        from_record(message, delivery_count)
-    } else {
-        from_sections(message, &stored, delivery_count)
-    }
-}
-
-/// The `amqp.*` sections of a record that are valid.
-#[derive(Default)]
-struct Stored<'a> {
-    header: Option<&'a [u8]>,
-    message_annotations: Option<&'a [u8]>,
-    properties: Option<&'a [u8]>,
-    application_properties: Option<&'a [u8]>,
-    body: Option<&'a [u8]>,
-    footer: Option<&'a [u8]>,
-}
-
-impl<'a> Stored<'a> {
-    fn find(headers: &'a [RecordHeader], ignored: &mut dyn FnMut(&str)) -> Self {
-        let mut stored = Stored::default();
-        for h in headers {
-            // The section code the header must hold; `None` for the body sections.
-            let (slot, code) = match h.key.as_str() {
-                HEADER => (&mut stored.header, Some(sections::HEADER)),
-                MESSAGE_ANNOTATIONS => (
-                    &mut stored.message_annotations,
-                    Some(sections::MESSAGE_ANNOTATIONS),
-                ),
-                PROPERTIES => (&mut stored.properties, Some(sections::PROPERTIES)),
-                APPLICATION_PROPERTIES => (
-                    &mut stored.application_properties,
-                    Some(sections::APPLICATION_PROPERTIES),
-                ),
-                BODY => (&mut stored.body, None),
-                FOOTER => (&mut stored.footer, Some(sections::FOOTER)),
-                _ => continue,
-            };
-            let valid = |bytes: &[u8]| match code {
-                Some(code) => sections::is_one(bytes, code),
-                None => sections::is_body(bytes),
-            };
-            match &h.value {
-                Some(bytes) if valid(bytes) => *slot = Some(bytes.as_slice()),
-                _ => ignored(&h.key),
-            }
-        }
-        stored
-    }
-
-    fn is_empty(&self) -> bool {
-        self.header.is_none()
-            && self.message_annotations.is_none()
-            && self.properties.is_none()
-            && self.application_properties.is_none()
-            && self.body.is_none()
-            && self.footer.is_none()
+    match Stored::find(&message.headers, malformed) {
+        Some(stored) => from_sections(message, &stored, delivery_count),
+        None => record_form::dress(message, delivery_count, position),
     }
 }
 
@@ -343,9 +310,18 @@ fn from_sections(
     {
         out.extend_from_slice(section);
     }
-    match stored.body {
-        Some(body) => out.extend_from_slice(body),
-        None => write_data_section(&mut out, message.value.as_deref().unwrap_or_default()),
+    match (stored.body, &message.value) {
+        (Some(body), value) => match crate::rewritten::compare(body, value.as_deref()) {
+            crate::rewritten::Body::Unchanged => out.extend_from_slice(body),
+            crate::rewritten::Body::RewrittenText => {
+                crate::rewritten::write(&mut out, value.as_deref(), true);
+            }
+            crate::rewritten::Body::Rewritten => {
+                crate::rewritten::write(&mut out, value.as_deref(), false);
+            }
+        },
+        (None, Some(value)) => sections::write_data(&mut out, value),
+        (None, None) => out.extend_from_slice(&sections::NULL_VALUE),
     }
     if let Some(footer) = stored.footer {
         out.extend_from_slice(footer);
@@ -353,104 +329,9 @@ fn from_sections(
     Ok(out)
 }
 
-/// A record another protocol (Kafka) wrote, dressed as an AMQP message.
-fn from_record(message: &Message, delivery_count: u32) -> Result<Vec<u8>, CodecError> {
-    let mut out = encode(
-        "a message header",
-        &Header {
-            durable: true,
-            delivery_count,
-            ..Header::default()
-        },
-    )?;
-    if let Some(key) = &message.key {
-        let mut annotations = MessageAnnotations::default();
-        annotations.insert(
-            OwnedKey::Symbol(Symbol::from(PARTITION_KEY)),
-            match std::str::from_utf8(key) {
-                Ok(text) => Value::String(text.to_owned()),
-                Err(_) => Value::Binary(Binary::from(key.clone())),
-            },
-        );
-        out.extend(encode("message annotations", &annotations)?);
-    }
-    let properties = Properties {
-        creation_time: Some(Timestamp::from_milliseconds(message.timestamp_ms)),
-        absolute_expiry_time: message.expiry_ms.map(Timestamp::from_milliseconds),
-        ..Properties::default()
-    };
-    out.extend(encode("message properties", &properties)?);
-    let mut application = ApplicationProperties::default();
-    for h in &message.headers {
-        if h.key.starts_with(HOST_HEADER_PREFIX) {
-            continue;
-        }
-        let value = match &h.value {
-            None => SimpleValue::Null,
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => SimpleValue::String(text.to_owned()),
-                Err(_) => SimpleValue::Binary(Binary::from(bytes.clone())),
-            },
-        };
-        application.insert(h.key.clone(), value);
-    }
-    if !application.is_empty() {
-        out.extend(encode("application properties", &application)?);
-    }
-    write_data_section(&mut out, message.value.as_deref().unwrap_or_default());
-    Ok(out)
-}
-
-/// Appends a data section holding `bytes`, written by hand (once per message: serde_amqp would
-/// copy the body twice more), byte for byte as serde_amqp writes it (a test holds the two
-/// together).
-fn write_data_section(out: &mut Vec<u8>, bytes: &[u8]) {
-    write_data_section_prefix(out, bytes.len());
-    out.extend_from_slice(bytes);
-}
-
-/// Appends what a data section of `len` bytes starts with: knowing it also tells whether a
-/// client's data section is rebuilt byte for byte without encoding a copy.
-fn write_data_section_prefix(out: &mut Vec<u8>, len: usize) {
-    out.extend_from_slice(&[0x00, 0x53, 0x75]);
-    // serde_amqp writes a vbin8 up to 254 bytes, a vbin32 from 255.
-    match u8::try_from(len) {
-        Ok(short) if short < u8::MAX => out.extend_from_slice(&[0xa0, short]),
-        _ => {
-            out.push(0xb0);
-            out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
-        }
-    }
-}
-
 fn record_header(key: &str, bytes: &[u8]) -> RecordHeader {
     RecordHeader {
         key: key.to_owned(),
         value: Some(bytes.to_vec()),
-    }
-}
-
-/// Decodes a whole section.
-fn decode<'a, T: serde_amqp::serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Malformed> {
-    let (value, rest) = decode_as(bytes)?;
-    if !rest.is_empty() {
-        return Err(Malformed::new("bytes after a section"));
-    }
-    Ok(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_sections_are_written_as_serde_amqp_writes_them() {
-        for len in [0, 1, 254, 255, 256, 70_000] {
-            let bytes = vec![7u8; len];
-            let by_serde = encode("a data section", &Data(Binary::from(bytes.clone()))).unwrap();
-            let mut by_hand = Vec::new();
-            write_data_section(&mut by_hand, &bytes);
-            assert_eq!(by_hand, by_serde, "length {len}");
-        }
     }
 }

@@ -6,6 +6,7 @@
 //! symbolic descriptor). Also checks the sections stored in a record before they are sent on.
 
 use crate::errors::Malformed;
+use crate::performative::decode_as;
 use crate::wire;
 
 /// `amqp:header:list`.
@@ -209,6 +210,41 @@ pub fn is_body(bytes: &[u8]) -> bool {
     split(bytes).is_ok_and(|s| s.body_bytes.len() == bytes.len())
 }
 
+/// Decodes a whole section (or any one value that is all of `bytes`).
+pub fn decode<'a, T: serde_amqp::serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Malformed> {
+    let (value, rest) = decode_as(bytes)?;
+    if !rest.is_empty() {
+        return Err(Malformed::new("bytes after a section"));
+    }
+    Ok(value)
+}
+
+/// An `amqp-value` section holding null: the body of a message without one (a Kafka
+/// tombstone).
+pub const NULL_VALUE: [u8; 4] = [0x00, 0x53, 0x77, 0x40];
+
+/// Appends a data section holding `bytes`, written by hand (once per message: serde_amqp would
+/// copy the body twice more), byte for byte as serde_amqp writes it (a test holds the two
+/// together).
+pub fn write_data(out: &mut Vec<u8>, bytes: &[u8]) {
+    write_data_prefix(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+/// Appends what a data section of `len` bytes starts with: knowing it also tells whether a
+/// client's data section is rebuilt byte for byte without encoding a copy.
+pub fn write_data_prefix(out: &mut Vec<u8>, len: usize) {
+    out.extend_from_slice(&[0x00, 0x53, 0x75]);
+    // serde_amqp writes a vbin8 up to 254 bytes, a vbin32 from 255.
+    match u8::try_from(len) {
+        Ok(short) if short < u8::MAX => out.extend_from_slice(&[0xa0, short]),
+        _ => {
+            out.push(0xb0);
+            out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +293,26 @@ mod tests {
             assert_eq!(lookup(&bytes, "n"), None, "not a string");
             assert_eq!(lookup(&bytes, "missing"), None);
         }
+    }
+
+    #[test]
+    fn data_sections_are_written_as_serde_amqp_writes_them() {
+        use fe2o3_amqp_types::messaging::Data;
+        use serde_amqp::primitives::Binary;
+        for len in [0, 1, 254, 255, 256, 70_000] {
+            let bytes = vec![7u8; len];
+            let by_serde = serde_amqp::to_vec(&Data(Binary::from(bytes.clone()))).unwrap();
+            let mut by_hand = Vec::new();
+            write_data(&mut by_hand, &bytes);
+            assert_eq!(by_hand, by_serde, "length {len}");
+        }
+    }
+
+    #[test]
+    fn the_null_value_section_is_what_serde_amqp_writes() {
+        use fe2o3_amqp_types::messaging::AmqpValue;
+        let by_serde = serde_amqp::to_vec(&AmqpValue(serde_amqp::Value::Null)).unwrap();
+        assert_eq!(by_serde, NULL_VALUE);
     }
 
     #[test]

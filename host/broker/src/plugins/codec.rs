@@ -11,7 +11,8 @@ use crate::config::BUILTIN_PREFIX;
 /// each holds its own session, which keeps the old plugin alive until the connection closes.
 pub struct CodecSlot {
     listener: String,
-    source: Source,
+    /// Where the codec serving new connections came from; a swap may change it.
+    source: RwLock<Source>,
     host: Arc<dyn HostBroker>,
     limits: Limits,
     current: RwLock<Arc<CodecPlugin>>,
@@ -30,7 +31,7 @@ impl CodecSlot {
         log_loaded(listener, &plugin, "codec loaded");
         Ok(CodecSlot {
             listener: listener.to_string(),
-            source,
+            source: RwLock::new(source),
             host,
             limits,
             current: RwLock::new(plugin),
@@ -45,29 +46,40 @@ impl CodecSlot {
             .clone()
     }
 
+    /// Where the codec serving new connections came from.
+    pub fn source(&self) -> Source {
+        self.source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Re-reads a file-based codec and swaps it in if its content changed. Returns whether it
     /// swapped. On error the running version stays.
     pub async fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
-        let Source::File(path) = &self.source else {
-            return Ok(false);
-        };
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let old = self.current();
-        if sluice_plugin_runtime::sha256_hex(&bytes) == old.sha256() {
+        if matches!(self.source(), Source::Builtin(..)) {
             return Ok(false);
         }
+        self.swap(runtime, None).await
+    }
+
+    /// Swaps in the codec at `source` (`None`: the current source, read again) for new
+    /// connections, unless it is the one serving already; whether it swapped. Open connections
+    /// keep theirs. On error the running version stays.
+    pub async fn swap(&self, runtime: &Runtime, source: Option<Source>) -> Result<bool, LoadError> {
+        let source = source.unwrap_or_else(|| self.source());
+        let bytes = source.bytes()?;
+        let old = self.current();
+        if sluice_plugin_runtime::sha256_hex(&bytes) == old.sha256() {
+            *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
+            return Ok(false);
+        }
+        let label = source.label();
         let new = runtime
-            .load_codec(
-                &path.display().to_string(),
-                &bytes,
-                self.host.clone(),
-                self.limits.clone(),
-            )
+            .load_codec(&label, &bytes, self.host.clone(), self.limits.clone())
             .await?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
         tracing::info!(
             listener = %self.listener,
             from_version = %old.info().version,
@@ -86,7 +98,8 @@ impl CodecSlot {
         super::PluginStatus {
             kind: "codec",
             name: self.listener.clone(),
-            source: self.source.label(),
+            source: self.source().label(),
+            address: None,
             plugin: plugin.info().name.clone(),
             version: plugin.info().version.clone(),
             sha256: plugin.sha256().to_owned(),

@@ -6,6 +6,7 @@
 //!   what the address model routes and filters with;
 //! - `status`: what the admin API reports of every plugin.
 mod codec;
+mod control;
 mod policy;
 mod policy_calls;
 mod status;
@@ -13,6 +14,7 @@ mod status;
 use std::path::PathBuf;
 
 pub use codec::CodecSlot;
+pub use control::{ControlError, PluginUsers, SwapRequest, Swapped, check_name};
 pub use policy::{Kind, OnFailure, Policies, PolicyConfig, PolicyKind, PolicySlot};
 pub use status::PluginStatus;
 

@@ -63,6 +63,8 @@ pub struct PolicyConfig {
 pub trait PolicyKind: Send + Sync + Sized + 'static {
     /// `router` or `filter`, for logs and the admin API.
     const KIND: &'static str;
+    /// The same, as `[[plugins.load]]` names it.
+    const ENTRY_KIND: Kind;
     /// Compiles, checks and starts it.
     fn load(
         runtime: &Runtime,
@@ -82,6 +84,7 @@ pub trait PolicyKind: Send + Sync + Sized + 'static {
 
 impl PolicyKind for RouterPlugin {
     const KIND: &'static str = "router";
+    const ENTRY_KIND: Kind = Kind::Router;
     async fn load(
         runtime: &Runtime,
         label: &str,
@@ -106,6 +109,7 @@ impl PolicyKind for RouterPlugin {
 
 impl PolicyKind for FilterPlugin {
     const KIND: &'static str = "filter";
+    const ENTRY_KIND: Kind = Kind::Filter;
     async fn load(
         runtime: &Runtime,
         label: &str,
@@ -131,14 +135,15 @@ impl PolicyKind for FilterPlugin {
 /// One named router or filter and the plugin serving it now.
 pub struct PolicySlot<P> {
     name: String,
-    source: Source,
+    /// Where the plugin serving now came from; a swap may change it.
+    source: RwLock<Source>,
     limits: Limits,
     pub(super) on_failure: OnFailure,
     current: RwLock<Arc<P>>,
 }
 
 impl<P: PolicyKind> PolicySlot<P> {
-    async fn load(
+    pub(super) async fn load(
         runtime: &Runtime,
         name: &str,
         source: Source,
@@ -154,7 +159,7 @@ impl<P: PolicyKind> PolicySlot<P> {
         );
         Ok(PolicySlot {
             name: name.to_owned(),
-            source,
+            source: RwLock::new(source),
             limits,
             on_failure,
             current: RwLock::new(plugin),
@@ -169,19 +174,41 @@ impl<P: PolicyKind> PolicySlot<P> {
             .clone()
     }
 
+    /// Where the plugin serving now came from.
+    pub fn source(&self) -> Source {
+        self.source
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether it is one of the broker's own, not loaded from a file.
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.source(), Source::Builtin(..))
+    }
+
     /// Re-reads a file-based plugin and swaps it in if its content changed; whether it did.
     /// On error the running version stays.
     pub async fn reload(&self, runtime: &Runtime) -> Result<bool, LoadError> {
-        if matches!(self.source, Source::Builtin(..)) {
+        if self.is_builtin() {
             return Ok(false);
         }
-        let bytes = self.source.bytes()?;
+        self.swap(runtime, None).await
+    }
+
+    /// Swaps in the plugin at `source` (`None`: the current source, read again) unless it is
+    /// the one serving already; whether it swapped. On error the running version stays.
+    pub async fn swap(&self, runtime: &Runtime, source: Option<Source>) -> Result<bool, LoadError> {
+        let source = source.unwrap_or_else(|| self.source());
+        let bytes = source.bytes()?;
         let old = self.current();
         if sluice_plugin_runtime::sha256_hex(&bytes) == old.sha256() {
+            *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
             return Ok(false);
         }
-        let new = P::load(runtime, &self.source.label(), &bytes, self.limits.clone()).await?;
+        let new = P::load(runtime, &source.label(), &bytes, self.limits.clone()).await?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = new.clone();
+        *self.source.write().unwrap_or_else(|p| p.into_inner()) = source;
         tracing::info!(
             kind = P::KIND, name = %self.name, from_version = %old.info().version,
             from_sha256 = %&old.sha256()[..12], plugin_version = %new.info().version,
@@ -196,7 +223,8 @@ impl<P: PolicyKind> PolicySlot<P> {
         PluginStatus {
             kind: P::KIND,
             name: self.name.clone(),
-            source: self.source.label(),
+            source: self.source().label(),
+            address: None,
             plugin: plugin.info().name.clone(),
             version: plugin.info().version.clone(),
             sha256: plugin.sha256().to_owned(),
@@ -207,98 +235,124 @@ impl<P: PolicyKind> PolicySlot<P> {
     }
 }
 
+/// One kind's slots by name. Behind a lock because the admin API adds and removes plugins
+/// while the broker runs; a lookup clones the slot out, so no call holds the lock.
+pub(super) type Table<P> = RwLock<BTreeMap<String, Arc<PolicySlot<P>>>>;
+
 /// Every router and filter, by name: what the address model routes and filters with (see
-/// `policy_calls`).
+/// `policy_calls`), and what the admin API loads, swaps and unloads (see `control`).
 pub struct Policies {
-    pub(super) routers: BTreeMap<String, PolicySlot<RouterPlugin>>,
-    pub(super) filters: BTreeMap<String, PolicySlot<FilterPlugin>>,
+    pub(super) routers: Table<RouterPlugin>,
+    pub(super) filters: Table<FilterPlugin>,
+    /// The `[plugins]` defaults a plugin loaded later gets.
+    pub(super) defaults: PolicyDefaults,
+}
+
+/// Limits and failure policies for entries that do not set their own.
+#[derive(Clone, Debug)]
+pub(super) struct PolicyDefaults {
+    pub(super) call_deadline_ms: u64,
+    pub(super) memory_bytes_max: usize,
+    pub(super) router_on_failure: OnFailure,
+    pub(super) filter_on_failure: OnFailure,
+}
+
+impl PolicyDefaults {
+    pub(super) fn limits(&self, deadline_ms: Option<u64>, memory: Option<usize>) -> Limits {
+        Limits {
+            memory_bytes_max: memory.unwrap_or(self.memory_bytes_max),
+            call_deadline: Duration::from_millis(
+                deadline_ms.unwrap_or(self.call_deadline_ms).max(1),
+            ),
+            connections_per_instance: 1,
+        }
+    }
 }
 
 impl std::fmt::Debug for Policies {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Policies")
-            .field("routers", &self.routers.keys().collect::<Vec<_>>())
-            .field("filters", &self.filters.keys().collect::<Vec<_>>())
+            .field("routers", &names(&self.routers))
+            .field("filters", &names(&self.filters))
             .finish()
     }
+}
+
+fn names<P>(table: &Table<P>) -> Vec<String> {
+    read(table).keys().cloned().collect()
+}
+
+pub(super) fn read<P>(
+    table: &Table<P>,
+) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<PolicySlot<P>>>> {
+    table.read().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(super) fn write<P>(
+    table: &Table<P>,
+) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<PolicySlot<P>>>> {
+    table.write().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Policies {
     /// Loads the built-in routers and filters, then `[[plugins.load]]`'s entries (a name
     /// already taken is replaced).
     pub async fn load(runtime: &Runtime, config: &PluginsConfig) -> anyhow::Result<Policies> {
-        let limits = |deadline: Option<u64>, memory: Option<usize>| Limits {
-            memory_bytes_max: memory.unwrap_or(config.policy_memory_bytes_max),
-            call_deadline: Duration::from_millis(
-                deadline.unwrap_or(config.policy_call_deadline_ms).max(1),
-            ),
-            connections_per_instance: 1,
+        let policies = Policies {
+            routers: RwLock::new(BTreeMap::new()),
+            filters: RwLock::new(BTreeMap::new()),
+            defaults: PolicyDefaults {
+                call_deadline_ms: config.policy_call_deadline_ms,
+                memory_bytes_max: config.policy_memory_bytes_max,
+                router_on_failure: config.router_on_failure,
+                filter_on_failure: config.filter_on_failure,
+            },
         };
-        let mut policies = Policies {
-            routers: BTreeMap::new(),
-            filters: BTreeMap::new(),
-        };
-        let builtin_limits = limits(None, None);
+        let limits = policies.defaults.limits(None, None);
         for (file, bytes) in BUILTIN_ROUTERS {
-            let name = file.trim_start_matches("router-");
-            let slot = PolicySlot::load(
-                runtime,
-                name,
-                Source::Builtin(file, bytes),
-                builtin_limits.clone(),
-                config.router_on_failure,
-            )
-            .await?;
-            policies.routers.insert(name.to_owned(), slot);
+            let name = builtin_name(file);
+            let on_failure = config.router_on_failure;
+            let source = Source::Builtin(file, bytes);
+            let slot = PolicySlot::load(runtime, name, source, limits.clone(), on_failure).await?;
+            write(&policies.routers).insert(name.to_owned(), Arc::new(slot));
         }
         for (file, bytes) in BUILTIN_FILTERS {
-            let name = file.trim_start_matches("filter-");
-            let slot = PolicySlot::load(
-                runtime,
-                name,
-                Source::Builtin(file, bytes),
-                builtin_limits.clone(),
-                config.filter_on_failure,
-            )
-            .await?;
-            policies.filters.insert(name.to_owned(), slot);
+            let name = builtin_name(file);
+            let on_failure = config.filter_on_failure;
+            let source = Source::Builtin(file, bytes);
+            let slot = PolicySlot::load(runtime, name, source, limits.clone(), on_failure).await?;
+            write(&policies.filters).insert(name.to_owned(), Arc::new(slot));
         }
         for entry in &config.load {
-            let limits = limits(entry.call_deadline_ms, entry.memory_bytes_max);
-            let context = || format!("plugins.load `{}`", entry.name);
-            match entry.kind {
-                Kind::Router => {
-                    let source = Source::parse(&entry.source, BUILTIN_ROUTERS)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
-                    let on_failure = entry.on_failure.unwrap_or(config.router_on_failure);
-                    let slot = PolicySlot::load(runtime, &entry.name, source, limits, on_failure)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
-                    policies.routers.insert(entry.name.clone(), slot);
-                }
-                Kind::Filter => {
-                    let source = Source::parse(&entry.source, BUILTIN_FILTERS)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
-                    let on_failure = entry.on_failure.unwrap_or(config.filter_on_failure);
-                    let slot = PolicySlot::load(runtime, &entry.name, source, limits, on_failure)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", context()))?;
-                    policies.filters.insert(entry.name.clone(), slot);
-                }
-            }
+            policies
+                .insert(runtime, entry, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("plugins.load `{}`: {e}", entry.name))?;
         }
         Ok(policies)
+    }
+
+    /// The router called `name`.
+    pub fn router_named(&self, name: &str) -> Option<Arc<PolicySlot<RouterPlugin>>> {
+        read(&self.routers).get(name).cloned()
+    }
+
+    /// The filter called `name`.
+    pub fn filter_named(&self, name: &str) -> Option<Arc<PolicySlot<FilterPlugin>>> {
+        read(&self.filters).get(name).cloned()
     }
 
     /// Re-reads every file-based router and filter, swapping in those that changed. A plugin
     /// that fails to load keeps its running version (logged).
     pub async fn reload(&self, runtime: &Runtime) {
-        for slot in self.routers.values() {
+        let routers: Vec<_> = read(&self.routers).values().cloned().collect();
+        for slot in routers {
             if let Err(e) = slot.reload(runtime).await {
                 tracing::error!(kind = "router", name = %slot.name, error = %e, "plugin reload failed; the running version stays");
             }
         }
-        for slot in self.filters.values() {
+        let filters: Vec<_> = read(&self.filters).values().cloned().collect();
+        for slot in filters {
             if let Err(e) = slot.reload(runtime).await {
                 tracing::error!(kind = "filter", name = %slot.name, error = %e, "plugin reload failed; the running version stays");
             }
@@ -307,9 +361,14 @@ impl Policies {
 
     /// Every router and filter, for the admin API.
     pub fn status(&self) -> Vec<PluginStatus> {
-        let routers = self.routers.values().map(PolicySlot::status);
-        routers
-            .chain(self.filters.values().map(PolicySlot::status))
-            .collect()
+        let mut all: Vec<_> = read(&self.routers).values().map(|s| s.status()).collect();
+        all.extend(read(&self.filters).values().map(|s| s.status()));
+        all
     }
+}
+
+/// The name a built-in is loaded under: its file name without the kind's prefix.
+pub(super) fn builtin_name(file: &str) -> &str {
+    file.trim_start_matches("router-")
+        .trim_start_matches("filter-")
 }

@@ -20,7 +20,7 @@ impl q::Policies for Policies {
         address: &q::AddressView,
         messages: &[&q::Message],
     ) -> Result<Vec<q::Placement>, PolicyError> {
-        let Some(slot) = self.routers.get(router) else {
+        let Some(slot) = self.router_named(router) else {
             return Err(PolicyError::Invalid(format!(
                 "address `{}` names router `{router}`, which is not loaded",
                 address.name
@@ -82,8 +82,9 @@ impl Policies {
     fn filter_slot(
         &self,
         filter: &FilterRef,
-    ) -> Result<&super::PolicySlot<sluice_plugin_runtime::FilterPlugin>, PolicyError> {
-        self.filters.get(&filter.plugin).ok_or_else(|| {
+    ) -> Result<std::sync::Arc<super::PolicySlot<sluice_plugin_runtime::FilterPlugin>>, PolicyError>
+    {
+        self.filter_named(&filter.plugin).ok_or_else(|| {
             PolicyError::Invalid(format!("no filter plugin `{}` is loaded", filter.plugin))
         })
     }

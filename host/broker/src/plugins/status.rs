@@ -15,6 +15,9 @@ pub struct PluginStatus {
     pub name: String,
     /// `builtin:NAME` or the file it was read from.
     pub source: String,
+    /// Codecs: the address their listener is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// The name the plugin reports.
     pub plugin: String,
     /// The version the plugin reports.

@@ -87,6 +87,11 @@ impl HostQueues for BrokerService {
                     tag: d.tag,
                     message: message_out(d.message),
                     delivery_count: d.delivery_count,
+                    position: d.position.map(|(topic, partition, offset)| LogPosition {
+                        topic,
+                        partition,
+                        offset,
+                    }),
                 })
                 .collect(),
             version: received.version,

@@ -27,6 +27,7 @@ mod pool;
 pub(crate) mod router;
 mod state;
 mod wasi;
+mod wasi_sockets;
 
 pub use health::{RESTART_BACKOFF_FIRST, RESTART_BACKOFF_MAX};
 pub use pool::POOL_INSTANCES_MAX;
@@ -74,11 +75,12 @@ impl<W: World> Policy<W> {
         let engine_error = |e: wasmtime::Error| LoadError::Engine(format!("{e:#}"));
         let mut linker = Linker::new(engine);
         wasi::link(&mut linker).map_err(engine_error)?;
+        wasi_sockets::link(&mut linker).map_err(engine_error)?;
         W::link(&mut linker).map_err(engine_error)?;
         let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch {
             name: label.to_string(),
             expected: W::NAME,
-            detail: format!("{e:#}"),
+            detail: crate::world_check::explain(engine, component, W::NAME, &format!("{e:#}")),
         };
         let instance = linker.instantiate_pre(component).map_err(mismatch)?;
         let pre = W::pre(instance).map_err(mismatch)?;

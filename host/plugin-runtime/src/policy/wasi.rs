@@ -15,8 +15,8 @@
 //! Linked from wasmtime-wasi as they are, because none of them waits or needs tokio: the wall
 //! clock (frozen), random, the `cli` interfaces (empty environment and arguments, the stdio
 //! above), the filesystem preopens (none) and types (so unreachable: no descriptor exists).
-//! `wasi:sockets` is not linked: a router or filter importing it is refused at load, as a
-//! component importing anything else the host does not offer is.
+//! `wasi:sockets` is linked refusing everything (see `wasi_sockets`). A router or filter
+//! importing anything else the host does not offer is refused at load.
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};

@@ -19,6 +19,7 @@ const GUESTS: &[&str] = &[
     "sluice-guest-filter-trap",
     "sluice-guest-router-first",
     "sluice-guest-codec-loop",
+    "sluice-guest-filter-old-wit",
 ];
 
 fn workspace() -> PathBuf {

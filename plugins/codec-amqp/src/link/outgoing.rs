@@ -371,14 +371,29 @@ impl Outgoing {
         io: &mut Io,
         delivery: Delivery,
     ) -> Result<(), Fault> {
-        let mut ignored = Vec::new();
-        let payload = message::outbound(&delivery.message, delivery.delivery_count, &mut |key| {
-            ignored.push(key.to_owned());
-        })?;
-        if !ignored.is_empty() {
+        let mut malformed = Vec::new();
+        // Where the record sits in the topic Kafka clients read: known for a multicast
+        // subscription, which reads the address's log; an anycast queue's copy has none.
+        let position = delivery
+            .position
+            .as_ref()
+            .map(|p| crate::record_form::Position {
+                partition: p.partition,
+                offset: p.offset,
+            });
+        let payload = message::outbound(
+            &delivery.message,
+            delivery.delivery_count,
+            position,
+            &mut |key| malformed.push(key.to_owned()),
+        )?;
+        if !malformed.is_empty() {
             cx.log(
                 Level::Debug,
-                &format!("left out record headers that are not AMQP sections: {ignored:?}"),
+                &format!(
+                    "record headers named like AMQP sections are not valid sections, so the \
+                     record is sent as a plain (Kafka) record: {malformed:?}"
+                ),
             );
         }
         let delivery_id = io.transfer(

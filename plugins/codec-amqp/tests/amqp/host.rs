@@ -317,6 +317,7 @@ impl Queues for FakeHost {
                 tag,
                 message,
                 delivery_count: count,
+                position: None,
             });
         }
         Ok(Received {

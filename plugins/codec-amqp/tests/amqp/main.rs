@@ -11,6 +11,7 @@ mod durability;
 mod errors;
 mod holding;
 mod lifecycle;
+mod mapping;
 mod messages;
 mod routing;
 mod sasl;

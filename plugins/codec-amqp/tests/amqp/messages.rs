@@ -11,7 +11,9 @@ use fe2o3_amqp_types::messaging::{
 use fe2o3_amqp_types::primitives::SimpleValue;
 use serde_amqp::Value;
 use serde_amqp::primitives::{Binary, Symbol, Timestamp};
-use sluice_codec_amqp::{BODY, HEADER, MESSAGE_ANNOTATIONS};
+use sluice_codec_amqp::{
+    APPLICATION_PROPERTIES, BODY, FOOTER, HEADER, MESSAGE_ANNOTATIONS, PROPERTIES,
+};
 use sluice_sdk::codec::{Header as RecordHeader, Message};
 
 use crate::peer::*;
@@ -170,8 +172,23 @@ fn every_section_round_trips_byte_identical_between_amqp_clients() {
         Some(&full.message_annotations[..])
     );
     assert_eq!(header(&stored, BODY), Some(&list[..]));
-    assert!(stored.headers.iter().all(|h| h.key.starts_with("amqp.")));
-    assert_eq!(stored.headers.len(), 6, "no delivery annotations");
+    let names: Vec<&str> = stored.headers.iter().map(|h| h.key.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            HEADER,
+            MESSAGE_ANNOTATIONS,
+            PROPERTIES,
+            APPLICATION_PROPERTIES,
+            BODY,
+            FOOTER,
+            "color",
+            "n"
+        ],
+        "no delivery annotations; the application properties copied last"
+    );
+    assert_eq!(header(&stored, "color"), Some(&b"red"[..]));
+    assert_eq!(header(&stored, "n"), Some(&b"3"[..]));
     assert_eq!(stored.timestamp_ms, 1_600_000_000_000);
     assert_eq!(stored.expiry_ms, Some(1_700_000_000_000 + 60_000));
     assert!(!stored.durable);
@@ -301,7 +318,7 @@ fn a_kafka_record_maps_to_data_annotation_and_application_properties() {
 }
 
 #[test]
-fn a_tombstone_reaches_amqp_clients_as_an_empty_data_section() {
+fn a_tombstone_reaches_amqp_clients_as_a_null_amqp_value() {
     let (got, m) = received_by_amqp(Message {
         key: Some(vec![0xff]),
         value: None,
@@ -310,35 +327,48 @@ fn a_tombstone_reaches_amqp_clients_as_an_empty_data_section() {
         durable: true,
         expiry_ms: None,
     });
-    assert!(got.ends_with(&enc(&Data(Binary::from(Vec::new())))));
+    assert!(got.ends_with(&enc(&AmqpValue(Value::Null))));
+    assert!(
+        matches!(m.body, Body::Value(AmqpValue(Value::Null))),
+        "{:?}",
+        m.body
+    );
     let key = partition_key(m.message_annotations);
     assert_eq!(key, Some(Value::Binary(Binary::from(vec![0xff]))));
 }
 
 #[test]
-fn a_record_header_that_is_not_a_section_is_left_out() {
+fn a_record_with_a_malformed_section_header_is_plain_and_keeps_every_header() {
+    let annotations_section = enc(&MessageAnnotations(annotations(&[("a", Value::Int(1))])));
     let (_, m) = received_by_amqp(Message {
         key: None,
         value: Some(b"v".to_vec()),
         headers: vec![
             RecordHeader {
                 key: HEADER.into(),
-                value: Some(vec![1, 2, 3]),
+                value: Some(vec![0xff, 1]),
             },
             RecordHeader {
                 key: MESSAGE_ANNOTATIONS.into(),
-                value: Some(enc(&MessageAnnotations(annotations(&[(
-                    "a",
-                    Value::Int(1),
-                )])))),
+                value: Some(annotations_section.clone()),
             },
         ],
         timestamp_ms: 1,
         durable: true,
         expiry_ms: None,
     });
-    assert!(m.header.is_none());
-    assert!(m.message_annotations.is_some());
+    // Dressed as a Kafka record: the header is ours, the annotations section is not used.
+    assert!(m.header.unwrap().durable);
+    assert!(m.message_annotations.is_none());
+    let ap = m.application_properties.unwrap();
+    assert_eq!(
+        ap.get(HEADER),
+        Some(&SimpleValue::Binary(Binary::from(vec![0xff, 1])))
+    );
+    assert_eq!(
+        ap.get(MESSAGE_ANNOTATIONS),
+        Some(&SimpleValue::Binary(Binary::from(annotations_section)))
+    );
 }
 
 /// A message with the sections Artemis's clients put delivery policies in.

@@ -9,7 +9,15 @@
 //! - `GET /api/plugins`: every plugin (each listener's codec, every router and filter): its
 //!   source, name, version, hash, health, failure policy, and the host's figures for it
 //!   (calls, messages in and out, latency histogram, traps, deadline misses, memory, loaded
-//!   since), as JSON.
+//!   since), as JSON. `GET /api/plugins/{kind}/{name}`: one of them.
+//! - `POST /api/plugins`, `PUT` and `DELETE /api/plugins/{kind}/{name}`: load, swap and
+//!   unload plugins while the broker runs (see `plugins`).
+//!
+//! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
+//! request, 404 nothing by that name, 409 a conflict with what runs, 422 a component that is
+//! not the plugin asked for.
+mod plugins;
+
 use std::sync::Arc;
 
 use axum::Json;
@@ -20,7 +28,10 @@ use axum::routing::get;
 use serde::Deserialize;
 use sluice_queues::{QueueStats, Queues};
 
-use crate::plugins::{CodecSlot, PluginStatus, Policies};
+use sluice_plugin_runtime::Runtime;
+
+use crate::listeners::Listeners;
+use crate::plugins::{PluginStatus, PluginUsers, Policies};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -48,10 +59,14 @@ impl Default for AdminConfig {
 pub struct Admin {
     /// The address model.
     pub queues: Arc<Queues>,
-    /// Every listener's codec.
-    pub codecs: Arc<Vec<Arc<CodecSlot>>>,
+    /// Every listener and its codec.
+    pub listeners: Arc<Listeners>,
     /// Routers and filters.
     pub policies: Arc<Policies>,
+    /// What the configuration attaches routers and filters to.
+    pub plugin_users: Arc<PluginUsers>,
+    /// Compiles the plugins the admin API loads.
+    pub runtime: Arc<Runtime>,
     /// Turns true once the broker accepts clients.
     pub ready: watch::Receiver<bool>,
 }
@@ -62,7 +77,13 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/queues", get(queues_list))
-        .route("/api/plugins", get(plugins_list))
+        .route("/api/plugins", get(plugins_list).post(plugins::load))
+        .route(
+            "/api/plugins/{kind}/{name}",
+            get(plugins::show)
+                .put(plugins::swap)
+                .delete(plugins::unload),
+        )
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };
     if let Err(e) = axum::serve(socket, app)
@@ -86,7 +107,7 @@ async fn queues_list(State(admin): State<Admin>) -> Json<Vec<QueueStats>> {
 }
 
 async fn plugins_list(State(admin): State<Admin>) -> Json<Vec<PluginStatus>> {
-    let mut all: Vec<PluginStatus> = admin.codecs.iter().map(|slot| slot.status()).collect();
+    let mut all: Vec<PluginStatus> = admin.listeners.status();
     all.extend(admin.policies.status());
     Json(all)
 }
