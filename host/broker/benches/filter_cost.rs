@@ -104,7 +104,7 @@ fn example_plugins() -> anyhow::Result<Vec<PolicyConfig>> {
                 source: path.display().to_string(),
                 on_failure: None,
                 call_deadline_ms: Some(EXAMPLE_CALL_DEADLINE_MS),
-                memory_bytes_max: None,
+                memory_bytes_max: Some(EXAMPLE_MEMORY_BYTES_MAX),
             })
         })
         .collect()
@@ -113,6 +113,9 @@ fn example_plugins() -> anyhow::Result<Vec<PolicyConfig>> {
 /// A whole batch through an interpreted language's runtime takes longer than the broker's
 /// default deadline allows on a busy machine; the benchmark measures, it does not police.
 const EXAMPLE_CALL_DEADLINE_MS: u64 = 5_000;
+/// The JavaScript engine's heap grows past the default 64 MiB under sustained calls before
+/// it collects (docs/sdk-javascript.md); each example's peak is printed.
+const EXAMPLE_MEMORY_BYTES_MAX: usize = 512 << 20;
 
 fn message(i: usize, body: usize) -> Message {
     Message {
@@ -244,6 +247,17 @@ fn main() -> anyhow::Result<()> {
         report.insert(format!("send_ns_{}", case.address), with.into());
         report.insert(format!("added_ns_{}", case.address), (with - plain).into());
         report.insert(format!("apply_ns_{}", case.address), apply.into());
+    }
+    for status in policies.status() {
+        if status.name.starts_with(EXAMPLE) {
+            let memory = status.stats.memory_bytes;
+            println!(
+                "  {}: instance memory {:.1} MiB after the run",
+                status.name,
+                memory as f64 / f64::from(1u32 << 20)
+            );
+            report.insert(format!("memory_bytes_{}", status.name), memory.into());
+        }
     }
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-reports");
     std::fs::create_dir_all(&out)?;
