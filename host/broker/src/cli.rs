@@ -38,6 +38,14 @@ pub enum Command {
     /// and unload codecs, routers and filters. Exit codes: 0 done, 1 refused by the broker,
     /// 2 bad usage, 3 broker unreachable.
     Plugin(crate::commands::plugin::PluginArgs),
+    /// Manage the Kafka topics of a running broker through its admin API: create, list,
+    /// describe (settings and partition offsets), alter (add partitions, change settings) and
+    /// delete. Exit codes: 0 done, 1 refused by the broker, 2 bad usage, 3 broker unreachable.
+    Topic(crate::commands::topic::TopicArgs),
+    /// Inspect and manage the consumer groups of a running broker through its admin API: list,
+    /// describe (lag per partition, members) and reset-offsets. Exit codes: 0 done, 1 refused
+    /// by the broker, 2 bad usage, 3 broker unreachable.
+    Group(crate::commands::group::GroupArgs),
 }
 
 /// `sluice compact` options.

@@ -85,6 +85,11 @@ impl AdminClient {
         self.request("PUT", path, Some(body)).await
     }
 
+    /// `PATCH path` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.request("PATCH", path, Some(body)).await
+    }
+
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<Value, ClientError> {
         self.request("DELETE", path, None).await
@@ -161,4 +166,18 @@ impl AdminClient {
             reason,
         }
     }
+}
+
+/// `text` as one path segment: every byte but RFC 3986's unreserved characters
+/// percent-encoded, so a group id with `/`, spaces or `?` names that group and nothing else.
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

@@ -8,6 +8,8 @@ fn main() -> std::process::ExitCode {
     sluice_broker::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
+        Command::Topic(args) => return sluice_broker::commands::topic::run(args),
+        Command::Group(args) => return sluice_broker::commands::group::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,

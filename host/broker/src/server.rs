@@ -101,12 +101,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         broker_configs: crate::service::broker_configs::describe(&config),
         security: config.security.clone(),
     };
-    let host: Arc<dyn HostBroker> = Arc::new(BrokerService::new(
+    let service = Arc::new(BrokerService::new(
         storage.clone(),
         groups.clone(),
         queues.clone(),
         policy,
     ));
+    let host: Arc<dyn HostBroker> = service.clone();
     let sources = Sources {
         storage: storage.clone(),
         groups: groups.clone(),
@@ -154,6 +155,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             plugin_users: Arc::new(PluginUsers::from_config(&config)),
             runtime: runtime.clone(),
             ready: ready_rx,
+            service,
         },
         stopped.clone(),
     ));

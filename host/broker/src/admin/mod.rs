@@ -12,11 +12,20 @@
 //!   since), as JSON. `GET /api/plugins/{kind}/{name}`: one of them.
 //! - `POST /api/plugins`, `PUT` and `DELETE /api/plugins/{kind}/{name}`: load, swap and
 //!   unload plugins while the broker runs (see `plugins`).
+//! - `GET`/`POST /api/topics`, `GET`/`PATCH`/`DELETE /api/topics/{name}`: Kafka topics, their
+//!   partitions' offsets and settings (see `topics`).
+//! - `GET /api/groups`, `GET /api/groups/{group}` (lag per partition) and
+//!   `POST /api/groups/{group}/reset-offsets`: consumer groups (see `groups`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
-//! request, 404 nothing by that name, 409 a conflict with what runs, 422 a component that is
-//! not the plugin asked for.
+//! request, 404 nothing by that name, 409 a conflict with what runs or exists, 422 a valid
+//! request that cannot be done (a component that is not the plugin asked for, more replicas
+//! than this single node has).
+mod assignment;
+mod broker_calls;
+mod groups;
 mod plugins;
+mod topics;
 
 use std::sync::Arc;
 
@@ -24,7 +33,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use sluice_queues::{QueueStats, Queues};
 
@@ -32,6 +41,7 @@ use sluice_plugin_runtime::Runtime;
 
 use crate::listeners::Listeners;
 use crate::plugins::{PluginStatus, PluginUsers, Policies};
+use crate::service::BrokerService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -69,6 +79,9 @@ pub struct Admin {
     pub runtime: Arc<Runtime>,
     /// Turns true once the broker accepts clients.
     pub ready: watch::Receiver<bool>,
+    /// The broker operations Kafka clients reach: topics and groups go through them, with
+    /// the same checks.
+    pub service: Arc<BrokerService>,
 }
 
 /// Serves the admin API on `socket` until `stopped` turns true.
@@ -83,6 +96,19 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
             get(plugins::show)
                 .put(plugins::swap)
                 .delete(plugins::unload),
+        )
+        .route("/api/topics", get(topics::list).post(topics::create))
+        .route(
+            "/api/topics/{name}",
+            get(topics::show)
+                .patch(topics::alter)
+                .delete(topics::delete),
+        )
+        .route("/api/groups", get(groups::list))
+        .route("/api/groups/{group}", get(groups::show))
+        .route(
+            "/api/groups/{group}/reset-offsets",
+            post(groups::reset_offsets),
         )
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };

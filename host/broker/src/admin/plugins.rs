@@ -224,7 +224,9 @@ pub(super) async fn unload(
 }
 
 /// The body as `T`; `None` when empty.
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+) -> Result<Option<T>, ApiError> {
     if body.len() > REQUEST_BYTES_MAX {
         return Err(ApiError::bad(format!(
             "request body above {REQUEST_BYTES_MAX} bytes"
@@ -258,7 +260,12 @@ pub(super) struct ApiError {
 }
 
 impl ApiError {
-    fn bad(message: String) -> ApiError {
+    /// An answer of `status` saying `message`.
+    pub(super) fn new(status: StatusCode, message: String) -> ApiError {
+        ApiError { status, message }
+    }
+
+    pub(super) fn bad(message: String) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message,

@@ -1,4 +1,5 @@
-//! Commands that manage a running broker through its admin API (`sluice plugin ...`).
+//! Commands that manage a running broker through its admin API (`sluice plugin ...`,
+//! `sluice topic ...`, `sluice group ...`).
 //!
 //! Exit codes, the same for every such command:
 //! - 0: done;
@@ -6,8 +7,12 @@
 //!   kind ...) or the command failed;
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
+mod datetime;
+mod fields;
+pub mod group;
 pub mod plugin;
 mod table;
+pub mod topic;
 
 use std::process::ExitCode;
 
