@@ -5,6 +5,9 @@ use sluice_broker::config::{Config, Overrides};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        quiet_on_closed_pipe();
+    }
     sluice_broker::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
@@ -52,4 +55,16 @@ fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(sluice_broker::server::serve(config))
+}
+
+/// A command piped into `head` should stop quietly when the reader goes, as Unix tools do,
+/// not panic on its next `println!`. Rust ignores SIGPIPE for every program; the default
+/// action ends the process. Never for `serve`: a peer closing its socket must cost the broker
+/// an EPIPE on that connection, not its life.
+fn quiet_on_closed_pipe() {
+    // SAFETY: called before any thread starts; resetting a signal's disposition to its
+    // default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
