@@ -38,6 +38,14 @@ pub enum Command {
     /// and unload codecs, routers and filters. Exit codes: 0 done, 1 refused by the broker,
     /// 2 bad usage, 3 broker unreachable.
     Plugin(crate::commands::plugin::PluginArgs),
+    /// Manage the addresses of a running broker (Artemis's `address` commands): create with
+    /// `--anycast` and/or `--multicast`, list, delete (`--force` with its queues). Exit codes:
+    /// 0 done, 1 refused by the broker, 2 bad usage, 3 broker unreachable.
+    Address(crate::commands::address::AddressArgs),
+    /// Manage the queues of a running broker (Artemis's `queue` commands): create, list,
+    /// stat (Artemis's columns), purge, delete (`--remove-consumers`). Exit codes: 0 done,
+    /// 1 refused by the broker, 2 bad usage, 3 broker unreachable.
+    Queue(crate::commands::queue::QueueArgs),
 }
 
 /// `sluice compact` options.

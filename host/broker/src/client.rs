@@ -162,3 +162,18 @@ impl AdminClient {
         }
     }
 }
+
+/// `text` as one segment of a request path: every byte but letters, digits and `-._~`
+/// percent-encoded, so names with `/`, spaces or `?` reach the broker whole (it decodes
+/// them).
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

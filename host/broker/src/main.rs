@@ -8,6 +8,8 @@ fn main() -> std::process::ExitCode {
     sluice_broker::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
+        Command::Address(args) => return sluice_broker::commands::address::run(args),
+        Command::Queue(args) => return sluice_broker::commands::queue::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,

@@ -35,8 +35,9 @@ pub enum QueuesError {
     /// address).
     #[error("{0} exists")]
     Exists(String),
-    /// A management call names an address or queue that does not exist.
-    #[error("{0} does not exist")]
+    /// A management call names an address or queue that does not exist (the message says
+    /// which).
+    #[error("{0}")]
     NotFound(String),
     /// A management call would delete what is in use (an address with queues, a queue with
     /// consumers, where dead letters or expired messages go); the message says how to force it.

@@ -137,7 +137,7 @@ impl Queues {
     pub fn remove_address(&self, name: &str, force: bool) -> Result<AddressInfo, QueuesError> {
         let mut cat = self.catalog_write();
         let Some(entry) = cat.addresses.get(name) else {
-            return Err(QueuesError::NotFound(format!("address `{name}`")));
+            return Err(not_found(format!("address `{name}`")));
         };
         let info = AddressInfo {
             name: entry.name.clone(),
@@ -228,7 +228,7 @@ impl Queues {
                 .unwrap_or(self.rules.resolve(address).default_routing_type)
         } else {
             return Err(QueuesError::NotFound(format!(
-                "address `{address}` (create it first, or ask to auto-create it)"
+                "address `{address}` does not exist: create it first, or auto-create it"
             )));
         };
         self.create_address(cat, address, &[routing], false)?;
@@ -243,7 +243,7 @@ impl Queues {
         new: &NewQueue,
     ) -> Result<Arc<Queue>, QueuesError> {
         let Some(entry) = cat.addresses.get(address) else {
-            return Err(QueuesError::NotFound(format!("address `{address}`")));
+            return Err(not_found(format!("address `{address}`")));
         };
         if entry.queue(&new.name).is_some() {
             return Err(QueuesError::Exists(format!(
@@ -297,7 +297,7 @@ impl Queues {
         let queue = find_queue(&self.catalog_read(), name)?;
         let mut locked = queue.lock(&self.storage);
         if locked.st.deleted {
-            return Err(QueuesError::NotFound(format!("queue `{}`", queue.fqqn())));
+            return Err(not_found(format!("queue `{}`", queue.fqqn())));
         }
         let purged = locked.purge()?;
         drop(locked);
@@ -362,7 +362,7 @@ fn find_queue(cat: &Catalog, name: &str) -> Result<Arc<Queue>, QueuesError> {
             .get(address)
             .and_then(|e| e.queue(queue))
             .cloned()
-            .ok_or_else(|| QueuesError::NotFound(format!("queue `{name}`")));
+            .ok_or_else(|| not_found(format!("queue `{name}`")));
     }
     names::validate(name)?;
     let mut found = cat
@@ -371,7 +371,7 @@ fn find_queue(cat: &Catalog, name: &str) -> Result<Arc<Queue>, QueuesError> {
         .filter_map(|e| e.queue(name))
         .cloned();
     let Some(first) = found.next() else {
-        return Err(QueuesError::NotFound(format!("queue `{name}`")));
+        return Err(not_found(format!("queue `{name}`")));
     };
     let others: Vec<Arc<Queue>> = found.collect();
     if others.is_empty() {
@@ -385,4 +385,8 @@ fn find_queue(cat: &Catalog, name: &str) -> Result<Arc<Queue>, QueuesError> {
         "queue `{name}` is on several addresses ({}): name one as `address::queue`",
         addresses.join(", ")
     )))
+}
+
+fn not_found(what: String) -> QueuesError {
+    QueuesError::NotFound(format!("{what} does not exist"))
 }

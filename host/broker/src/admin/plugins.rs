@@ -224,7 +224,9 @@ pub(super) async fn unload(
 }
 
 /// The body as `T`; `None` when empty.
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+pub(super) fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+) -> Result<Option<T>, ApiError> {
     if body.len() > REQUEST_BYTES_MAX {
         return Err(ApiError::bad(format!(
             "request body above {REQUEST_BYTES_MAX} bytes"
@@ -253,12 +255,12 @@ fn not_found(kind: PluginKind, name: &str) -> ApiError {
 
 /// An error answer: a status and `{"error": message}`.
 pub(super) struct ApiError {
-    status: StatusCode,
-    message: String,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
 }
 
 impl ApiError {
-    fn bad(message: String) -> ApiError {
+    pub(super) fn bad(message: String) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message,

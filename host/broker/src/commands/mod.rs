@@ -6,7 +6,9 @@
 //!   kind ...) or the command failed;
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
+pub mod address;
 pub mod plugin;
+pub mod queue;
 mod table;
 
 use std::process::ExitCode;
@@ -32,10 +34,15 @@ pub enum Output {
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
     /// The broker's admin API.
-    #[arg(long, env = "SLUICE_URL", default_value = crate::client::ADMIN_URL_DEFAULT)]
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_URL",
+        default_value = crate::client::ADMIN_URL_DEFAULT
+    )]
     pub url: String,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
 }
 
