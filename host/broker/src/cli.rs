@@ -46,6 +46,14 @@ pub enum Command {
     /// describe (lag per partition, members) and reset-offsets. Exit codes: 0 done, 1 refused
     /// by the broker, 2 bad usage, 3 broker unreachable.
     Group(crate::commands::group::GroupArgs),
+    /// Manage the addresses of a running broker (Artemis's `address` commands): create with
+    /// `--anycast` and/or `--multicast`, list, delete (`--force` with its queues). Exit codes:
+    /// 0 done, 1 refused by the broker, 2 bad usage, 3 broker unreachable.
+    Address(crate::commands::address::AddressArgs),
+    /// Manage the queues of a running broker (Artemis's `queue` commands): create, list,
+    /// stat (Artemis's columns), purge, delete (`--remove-consumers`). Exit codes: 0 done,
+    /// 1 refused by the broker, 2 bad usage, 3 broker unreachable.
+    Queue(crate::commands::queue::QueueArgs),
 }
 
 /// `sluice compact` options.

@@ -13,6 +13,8 @@ fn main() -> std::process::ExitCode {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
         Command::Topic(args) => return sluice_broker::commands::topic::run(args),
         Command::Group(args) => return sluice_broker::commands::group::run(args),
+        Command::Address(args) => return sluice_broker::commands::address::run(args),
+        Command::Queue(args) => return sluice_broker::commands::queue::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,

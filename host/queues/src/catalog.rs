@@ -405,7 +405,8 @@ impl Queues {
         tracing::info!(queue = %queue.fqqn(), "queue deleted");
     }
 
-    /// Deletes a temporary address and its queues.
+    /// Deletes an address and its queues. A multicast address's log goes with it unless it is
+    /// the Kafka topic of the address's name, which stays a topic.
     pub(crate) fn delete_address(&self, cat: &mut Catalog, name: &str) {
         let queues: Vec<String> = cat
             .addresses
@@ -415,8 +416,17 @@ impl Queues {
         for queue in queues {
             self.delete_queue(cat, name, &queue);
         }
-        if let Some(entry) = cat.addresses.remove(name)
-            && let Some(log) = entry.log
+        let Some(entry) = cat.addresses.remove(name) else {
+            return;
+        };
+        // The registry first, as for a queue: a crash after it leaves a log behind for the
+        // next open to remove, never a registered address without its log.
+        if !entry.temporary
+            && let Err(e) = self.persist(cat)
+        {
+            tracing::error!(error = %e, "cannot write the queue registry");
+        }
+        if let Some(log) = entry.log
             && log.topic != name
         {
             self.remove_storage(&log.topic, &[]);

@@ -31,6 +31,21 @@ pub enum QueuesError {
     /// A consumer's selector the selector filter refuses (it does not parse).
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
+    /// A management call would create what exists already (an address, or a queue on its
+    /// address).
+    #[error("{0} exists")]
+    Exists(String),
+    /// A management call names an address or queue that does not exist (the message says
+    /// which).
+    #[error("{0}")]
+    NotFound(String),
+    /// A management call would delete what is in use (an address with queues, a queue with
+    /// consumers, where dead letters or expired messages go); the message says how to force it.
+    #[error("in use: {0}")]
+    InUse(String),
+    /// A bare queue name that names queues on several addresses: `address::queue` says which.
+    #[error("{0}")]
+    Ambiguous(String),
     /// Storage failed (disk, a full queue cursor, a message too large for the log).
     #[error("storage: {0}")]
     Storage(#[from] StorageError),

@@ -44,7 +44,8 @@
 //! - `consumers` (consumers and the connections owning them, selectors checked), `watch`
 //!   (waiting past a version), `counters` (statistics), `tick` (syncs, truncation, expiry,
 //!   redeliveries and schedules coming due, held moves, rings, held filters retried), `open`
-//!   (load, leftovers, configured declarations).
+//!   (load, leftovers, configured declarations), `manage` (what an operator creates, inspects,
+//!   purges and deletes through the admin API).
 //!
 //! Memory the delivery policies hold is bounded per queue, each bound a constant with its
 //! reasons: [`SKIPPED_MAX`] skipped positions (with [`SKIPPED_CACHE_BYTES_MAX`] of their
@@ -82,6 +83,7 @@ mod filtering;
 mod groups;
 mod handover;
 mod last_value;
+mod manage;
 mod message;
 mod moves;
 mod names;
@@ -120,6 +122,7 @@ pub use eligibility::PINS_MAX;
 pub use error::QueuesError;
 pub use groups::GROUPS_MAX;
 pub use last_value::LVQ_KEYS_MAX;
+pub use manage::{AddressInfo, NewQueue};
 pub use message::{
     DELIVERY_DELAY_HEADER, DELIVERY_TIME_HEADER, EXPIRY_HEADER, GROUP_ID_HEADER, Message,
     ORIGINAL_ADDRESS_HEADER, ORIGINAL_QUEUE_HEADER,

@@ -216,6 +216,21 @@ impl SettingsRules {
                 .map(|f| (rule.pattern.as_str(), f))
         })
     }
+
+    /// What the rules send to `address`: `(pattern, "dead letters" | "expired messages")`
+    /// of the first rule naming it its dead-letter or expiry address.
+    pub fn destination(&self, address: &str) -> Option<(&str, &'static str)> {
+        self.rules.iter().find_map(|(_, rule)| {
+            let what = if rule.dead_letter_address.as_deref() == Some(address) {
+                "dead letters"
+            } else if rule.expiry_address.as_deref() == Some(address) {
+                "expired messages"
+            } else {
+                return None;
+            };
+            Some((rule.pattern.as_str(), what))
+        })
+    }
 }
 
 /// Every setting `rule` names replaces the one in `merged`.

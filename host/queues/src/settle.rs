@@ -217,8 +217,10 @@ impl Locked<'_> {
         true
     }
 
-    /// Drops every message up to the log end (counted as killed, as Artemis counts a purge).
-    pub fn purge(&mut self) -> Result<(), QueuesError> {
+    /// Drops every message up to the log end (counted as killed, as Artemis counts a purge);
+    /// how many it dropped. Those being delivered go too: their consumers' settlements are
+    /// then ignored, so a purged message released afterwards is never delivered again.
+    pub fn purge(&mut self) -> Result<u64, QueuesError> {
         let mut purged = 0u64;
         for p in 0..self.st.parts.len() {
             let Ok(partition) = u32::try_from(p) else {
@@ -235,6 +237,10 @@ impl Locked<'_> {
             st.dirty = true;
         }
         let st = &mut *self.st;
+        st.delivering.clear();
+        for slot in st.consumers.values_mut() {
+            slot.unsettled.clear();
+        }
         st.returned.clear();
         st.skipped.clear();
         st.schedule.clear();
@@ -243,6 +249,6 @@ impl Locked<'_> {
         st.excluded.clear();
         st.expiry.clear();
         st.counters.messages_killed += purged;
-        Ok(())
+        Ok(purged)
     }
 }

@@ -6,6 +6,9 @@
 //! - `GET /readyz`: 200 once every listener is bound and the broker accepts clients.
 //! - `GET /api/queues`: every queue with its counters (consumers, messages, added,
 //!   acknowledged, delivering, expired, killed, filtered, scheduled ...), as JSON.
+//! - `GET`, `POST /api/addresses`, `DELETE /api/addresses/{name}`: addresses (see
+//!   `addresses`); `POST /api/queues`, `GET` and `DELETE /api/queues/{name}`,
+//!   `POST /api/queues/{name}/purge`: queues (see `queues`).
 //! - `GET /api/plugins`: every plugin (each listener's codec, every router and filter): its
 //!   source, name, version, hash, health, failure policy, and the host's figures for it
 //!   (calls, messages in and out, latency histogram, traps, deadline misses, memory, loaded
@@ -21,10 +24,12 @@
 //! request, 404 nothing by that name, 409 a conflict with what runs or exists, 422 a valid
 //! request that cannot be done (a component that is not the plugin asked for, more replicas
 //! than this single node has).
+mod addresses;
 mod assignment;
 mod broker_calls;
 mod groups;
 mod plugins;
+mod queues;
 mod topics;
 
 use std::sync::Arc;
@@ -33,9 +38,9 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
-use sluice_queues::{QueueStats, Queues};
+use sluice_queues::Queues;
 
 use sluice_plugin_runtime::Runtime;
 
@@ -89,7 +94,17 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/api/queues", get(queues_list))
+        .route("/api/queues", get(queues::list).post(queues::create))
+        .route(
+            "/api/queues/{name}",
+            get(queues::show).delete(queues::delete),
+        )
+        .route("/api/queues/{name}/purge", post(queues::purge))
+        .route(
+            "/api/addresses",
+            get(addresses::list).post(addresses::create),
+        )
+        .route("/api/addresses/{name}", delete(addresses::delete))
         .route("/api/plugins", get(plugins_list).post(plugins::load))
         .route(
             "/api/plugins/{kind}/{name}",
@@ -126,10 +141,6 @@ async fn readyz(State(admin): State<Admin>) -> (StatusCode, &'static str) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "starting")
     }
-}
-
-async fn queues_list(State(admin): State<Admin>) -> Json<Vec<QueueStats>> {
-    Json(admin.queues.stats())
 }
 
 async fn plugins_list(State(admin): State<Admin>) -> Json<Vec<PluginStatus>> {

@@ -255,8 +255,8 @@ fn not_found(kind: PluginKind, name: &str) -> ApiError {
 
 /// An error answer: a status and `{"error": message}`.
 pub(super) struct ApiError {
-    status: StatusCode,
-    message: String,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
 }
 
 impl ApiError {

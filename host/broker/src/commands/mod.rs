@@ -10,7 +10,9 @@
 mod datetime;
 mod fields;
 pub mod group;
+pub mod address;
 pub mod plugin;
+pub mod queue;
 mod table;
 pub mod topic;
 
@@ -37,10 +39,15 @@ pub enum Output {
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
     /// The broker's admin API.
-    #[arg(long, env = "SLUICE_URL", default_value = crate::client::ADMIN_URL_DEFAULT)]
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_URL",
+        default_value = crate::client::ADMIN_URL_DEFAULT
+    )]
     pub url: String,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human)]
     pub output: Output,
 }
 

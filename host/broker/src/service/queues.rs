@@ -191,5 +191,9 @@ fn code_of(e: &q::QueuesError) -> ErrorCode {
         q::QueuesError::Unavailable(_) => ErrorCode::Unavailable,
         q::QueuesError::InvalidFilter(_) => ErrorCode::InvalidFilter,
         q::QueuesError::Storage(_) => ErrorCode::Storage,
+        // Only management calls make these; a codec never meets them.
+        q::QueuesError::Exists(_) | q::QueuesError::Ambiguous(_) => ErrorCode::InvalidAddress,
+        q::QueuesError::NotFound(_) => ErrorCode::UnknownAddress,
+        q::QueuesError::InUse(_) => ErrorCode::ResourceLimit,
     }
 }

@@ -10,6 +10,7 @@ mod durability;
 mod expiry;
 mod kit;
 mod last_value_queues;
+mod management;
 mod message_groups;
 mod multicast;
 mod names;
