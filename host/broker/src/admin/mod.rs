@@ -12,10 +12,12 @@
 //!   since), as JSON. `GET /api/plugins/{kind}/{name}`: one of them.
 //! - `POST /api/plugins`, `PUT` and `DELETE /api/plugins/{kind}/{name}`: load, swap and
 //!   unload plugins while the broker runs (see `plugins`).
+//! - `GET /` redirects to `/console/`, the web console (see `console`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs, 422 a component that is
 //! not the plugin asked for.
+mod console;
 mod plugins;
 
 use std::sync::Arc;
@@ -84,6 +86,7 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
                 .put(plugins::swap)
                 .delete(plugins::unload),
         )
+        .merge(console::routes())
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };
     if let Err(e) = axum::serve(socket, app)
