@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Sluice, on a fresh clone or a developer's tree (the README's test command;
 # .ci/run calls it):
-#   1. installs what the tests need: Debian's kcat and Node.js (only if missing), a Python
-#      venv in .venv with tests/requirements.txt (reinstalled only when that file changes),
+#   1. installs what the tests need: Debian's kcat, Node.js and chromium (only if missing), a
+#      Python venv in .venv with tests/requirements.txt (reinstalled only when that file changes),
 #      and tests/node's npm packages (kafkajs) with `npm ci` into tests/node/node_modules
 #      (reinstalled only when tests/node/package-lock.json changes);
 #   2. builds the broker, which builds and embeds the built-in Wasm plugins;
@@ -38,7 +38,7 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-section "1/5 test tools: kcat, Node.js and kafkajs, the Python venv (.venv)"
+section "1/5 test tools: kcat, Node.js and kafkajs, chromium, the Python venv (.venv)"
 if ! command -v kcat >/dev/null 2>&1; then
   apt_install kcat
 fi
@@ -52,6 +52,11 @@ if [ "$(cat tests/node/node_modules/.package-lock.sha256 2>/dev/null || true)" !
   echo "$LOCK_SUM" > tests/node/node_modules/.package-lock.sha256
 fi
 echo "node $(node --version) | kafkajs $(node -p "require('./tests/node/node_modules/kafkajs/package.json').version")"
+# The console's browser test drives Debian's chromium (tests/e2e/console_browser.py).
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium
+fi
+/usr/bin/chromium --version 2>/dev/null || true
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then

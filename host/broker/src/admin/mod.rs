@@ -19,6 +19,7 @@
 //!   partitions' offsets and settings (see `topics`).
 //! - `GET /api/groups`, `GET /api/groups/{group}` (lag per partition) and
 //!   `POST /api/groups/{group}/reset-offsets`: consumer groups (see `groups`).
+//! - `GET /` redirects to `/console/`, the web console (see `console`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs or exists, 422 a valid
@@ -27,6 +28,7 @@
 mod addresses;
 mod assignment;
 mod broker_calls;
+mod console;
 mod groups;
 mod plugins;
 mod queues;
@@ -125,6 +127,7 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
             "/api/groups/{group}/reset-offsets",
             post(groups::reset_offsets),
         )
+        .merge(console::routes())
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };
     if let Err(e) = axum::serve(socket, app)
