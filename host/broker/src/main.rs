@@ -8,6 +8,7 @@ fn main() -> std::process::ExitCode {
     sluice_broker::logging::init(cli.log_format);
     let result = match cli.command {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
+        Command::Resources(args) => return sluice_broker::commands::resources::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,
@@ -16,6 +17,12 @@ fn main() -> std::process::ExitCode {
                 admin: args.admin,
             };
             Config::load(args.config.as_deref(), &overrides)
+                .map(|mut config| {
+                    if let Some(file) = args.resources {
+                        config.resources.file = Some(file);
+                    }
+                    config
+                })
                 .map_err(anyhow::Error::from)
                 .and_then(run)
         }

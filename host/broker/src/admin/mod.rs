@@ -12,11 +12,14 @@
 //!   since), as JSON. `GET /api/plugins/{kind}/{name}`: one of them.
 //! - `POST /api/plugins`, `PUT` and `DELETE /api/plugins/{kind}/{name}`: load, swap and
 //!   unload plugins while the broker runs (see `plugins`).
+//! - `GET /api/resources`, `POST /api/resources/apply`: the declared resources file, its last
+//!   apply, and applying (or diffing) a file or a text (see `resources`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs, 422 a component that is
 //! not the plugin asked for.
 mod plugins;
+mod resources;
 
 use std::sync::Arc;
 
@@ -24,7 +27,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use sluice_queues::{QueueStats, Queues};
 
@@ -67,6 +70,8 @@ pub struct Admin {
     pub plugin_users: Arc<PluginUsers>,
     /// Compiles the plugins the admin API loads.
     pub runtime: Arc<Runtime>,
+    /// The declared resources.
+    pub resources: Arc<crate::resources::Resources<crate::resources::BrokerTarget>>,
     /// Turns true once the broker accepts clients.
     pub ready: watch::Receiver<bool>,
 }
@@ -84,6 +89,8 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
                 .put(plugins::swap)
                 .delete(plugins::unload),
         )
+        .route("/api/resources", get(resources::status))
+        .route("/api/resources/apply", post(resources::apply))
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };
     if let Err(e) = axum::serve(socket, app)

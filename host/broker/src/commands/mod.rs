@@ -1,4 +1,5 @@
-//! Commands that manage a running broker through its admin API (`sluice plugin ...`).
+//! Commands that manage a running broker through its admin API (`sluice plugin ...`,
+//! `sluice resources ...`).
 //!
 //! Exit codes, the same for every such command:
 //! - 0: done;
@@ -7,6 +8,7 @@
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
 pub mod plugin;
+pub mod resources;
 mod table;
 
 use std::process::ExitCode;
