@@ -54,6 +54,11 @@ pub enum Command {
     /// stat (Artemis's columns), purge, delete (`--remove-consumers`). Exit codes: 0 done,
     /// 1 refused by the broker, 2 bad usage, 3 broker unreachable.
     Queue(crate::commands::queue::QueueArgs),
+    /// Declared resources (topics, addresses, queues, address settings, users, plugins) of a
+    /// running broker: `diff` a file against it, `apply` one, or show the `status` of the file
+    /// it watches. Exit codes: 0 done, 1 refused or a change failed, 2 bad usage, 3 broker
+    /// unreachable.
+    Resources(crate::commands::resources::ResourcesArgs),
 }
 
 /// `sluice compact` options.
@@ -97,4 +102,8 @@ pub struct ServeArgs {
     /// Address of the admin HTTP API (default 127.0.0.1:8161).
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<String>,
+    /// A resources file (TOML) to apply at start and again whenever it changes
+    /// (`resources.file`).
+    #[arg(long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
 }

@@ -67,6 +67,9 @@ pub struct Config {
     /// The admin HTTP API.
     #[serde(default)]
     pub admin: crate::admin::AdminConfig,
+    /// The declared resources file, applied at start and whenever it changes.
+    #[serde(default)]
+    pub resources: crate::resources::ResourcesConfig,
 }
 
 /// The `[queues]` table.
@@ -435,6 +438,7 @@ impl Default for Config {
             queues: QueuesSettings::default(),
             security: crate::security::SecurityConfig::default(),
             admin: crate::admin::AdminConfig::default(),
+            resources: crate::resources::ResourcesConfig::default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! bytes to a codec session and writes what comes back; the codec calls back into
 //! [`service`] for topics, appends and reads, which go to `sluice-storage`, for groups
 //! (`sluice-groups`), and for addresses and queues (`sluice-queues`). [`admin`] serves the
-//! admin HTTP API.
+//! admin HTTP API; [`resources`] applies the declared resources file.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![warn(missing_docs)]
 
@@ -21,6 +21,7 @@ pub mod logging;
 pub mod net;
 pub mod plugins;
 pub mod repair;
+pub mod resources;
 pub mod retention;
 pub mod security;
 pub mod server;

@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
         Command::Group(args) => return sluice_broker::commands::group::run(args),
         Command::Address(args) => return sluice_broker::commands::address::run(args),
         Command::Queue(args) => return sluice_broker::commands::queue::run(args),
+        Command::Resources(args) => return sluice_broker::commands::resources::run(args),
         Command::Serve(args) => {
             let overrides = Overrides {
                 data_dir: args.data_dir,
@@ -23,6 +24,12 @@ fn main() -> std::process::ExitCode {
                 admin: args.admin,
             };
             Config::load(args.config.as_deref(), &overrides)
+                .map(|mut config| {
+                    if let Some(file) = args.resources {
+                        config.resources.file = Some(file);
+                    }
+                    config
+                })
                 .map_err(anyhow::Error::from)
                 .and_then(run)
         }

@@ -94,12 +94,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Queues::open_with_policies(storage.clone(), config.queues_config(), policies.clone())
             .context("opening the addresses and queues")?,
     );
+    // Shared with the resources file, which adds and removes users while the broker runs.
+    let security = crate::security::Security::from_config(&config.security);
     let policy = ServicePolicy {
         node_id: config.node_id,
         auto_create: config.topics.auto_create,
         default_partitions: config.topics.default_partitions,
         broker_configs: crate::service::broker_configs::describe(&config),
-        security: config.security.clone(),
+        security: security.clone(),
     };
     let service = Arc::new(BrokerService::new(
         storage.clone(),
@@ -133,6 +135,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("starting listener {name}"))?;
     }
+    let plugin_users = Arc::new(PluginUsers::from_config(&config));
+    let resources = crate::resources::open(
+        &config.resources,
+        &config.data_dir,
+        crate::resources::BrokerTarget {
+            service: service.clone(),
+            queues: queues.clone(),
+            security,
+            policies: policies.clone(),
+            plugin_users: plugin_users.clone(),
+            listeners: listeners.clone(),
+            runtime: runtime.clone(),
+        },
+    )
+    .await?;
     let mut background = JoinSet::new();
     background.spawn(crate::retention::run(
         storage.clone(),
@@ -146,14 +163,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     background.spawn(tick_groups(groups.clone(), stopped.clone()));
     background.spawn(tick_queues(queues.clone(), stopped.clone()));
+    background.spawn(crate::resources::watch(resources.clone(), stopped.clone()));
     background.spawn(crate::admin::serve(
         admin_socket,
         crate::admin::Admin {
             queues: queues.clone(),
             listeners: listeners.clone(),
             policies: policies.clone(),
-            plugin_users: Arc::new(PluginUsers::from_config(&config)),
+            plugin_users,
             runtime: runtime.clone(),
+            resources,
             ready: ready_rx,
             service,
         },

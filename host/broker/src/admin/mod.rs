@@ -20,6 +20,8 @@
 //! - `GET /api/groups`, `GET /api/groups/{group}` (lag per partition) and
 //!   `POST /api/groups/{group}/reset-offsets`: consumer groups (see `groups`).
 //! - `GET /` redirects to `/console/`, the web console (see `console`).
+//! - `GET /api/resources`, `POST /api/resources/apply`: the declared resources file, its last
+//!   apply, and applying (or diffing) a file or a text (see `resources`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs or exists, 422 a valid
@@ -33,6 +35,7 @@ mod groups;
 mod plugins;
 mod queues;
 mod topics;
+mod resources;
 
 use std::sync::Arc;
 
@@ -84,6 +87,8 @@ pub struct Admin {
     pub plugin_users: Arc<PluginUsers>,
     /// Compiles the plugins the admin API loads.
     pub runtime: Arc<Runtime>,
+    /// The declared resources.
+    pub resources: Arc<crate::resources::Resources<crate::resources::BrokerTarget>>,
     /// Turns true once the broker accepts clients.
     pub ready: watch::Receiver<bool>,
     /// The broker operations Kafka clients reach: topics and groups go through them, with
@@ -127,6 +132,8 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
             "/api/groups/{group}/reset-offsets",
             post(groups::reset_offsets),
         )
+        .route("/api/resources", get(resources::status))
+        .route("/api/resources/apply", post(resources::apply))
         .merge(console::routes())
         .with_state(admin);
     let shutdown = async move { crate::net::stopping(&mut stopped).await };

@@ -13,6 +13,7 @@ pub mod group;
 pub mod address;
 pub mod plugin;
 pub mod queue;
+pub mod resources;
 mod table;
 pub mod topic;
 

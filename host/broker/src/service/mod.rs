@@ -18,7 +18,7 @@ use sluice_plugin_runtime::{
 use sluice_queues::Queues;
 use sluice_storage::{Storage, StorageError, TopicOverrides};
 
-use crate::security::SecurityConfig;
+use crate::security::Security;
 
 pub mod broker_configs;
 mod groups;
@@ -44,8 +44,8 @@ pub struct ServicePolicy {
     pub default_partitions: u32,
     /// What `describe-broker-configs` answers.
     pub broker_configs: Vec<ConfigEntry>,
-    /// Who may connect.
-    pub security: SecurityConfig,
+    /// Who may connect; shared with the resources engine, which changes its users.
+    pub security: Security,
 }
 
 /// Broker operations over one storage, one group coordinator and one address model.
