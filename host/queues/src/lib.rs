@@ -84,6 +84,7 @@ mod groups;
 mod handover;
 mod last_value;
 mod manage;
+mod manage_update;
 mod message;
 mod moves;
 mod names;
@@ -123,11 +124,12 @@ pub use error::QueuesError;
 pub use groups::GROUPS_MAX;
 pub use last_value::LVQ_KEYS_MAX;
 pub use manage::{AddressInfo, NewQueue};
+pub use manage_update::QueueUpdate;
 pub use message::{
     DELIVERY_DELAY_HEADER, DELIVERY_TIME_HEADER, EXPIRY_HEADER, GROUP_ID_HEADER, Message,
     ORIGINAL_ADDRESS_HEADER, ORIGINAL_QUEUE_HEADER,
 };
-pub use names::{ADDRESS_BYTES_MAX, FQQN_SEPARATOR, INTERNAL_PREFIX};
+pub use names::{ADDRESS_BYTES_MAX, FQQN_SEPARATOR, INTERNAL_PREFIX, validate as validate_name};
 pub use policy::{
     AddressView, ConsumerView, DEFAULT_ROUTER, FilterRef, NoPlugins, Placement, Policies,
     PolicyError, QueueTarget, QueueView, SELECTOR_PLUGIN, Verdict,

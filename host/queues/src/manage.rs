@@ -354,7 +354,7 @@ impl Queues {
 }
 
 /// Queue `name`: `address::queue`, or a queue name found on exactly one address.
-fn find_queue(cat: &Catalog, name: &str) -> Result<Arc<Queue>, QueuesError> {
+pub(crate) fn find_queue(cat: &Catalog, name: &str) -> Result<Arc<Queue>, QueuesError> {
     if let Some((address, queue)) = name.split_once(FQQN_SEPARATOR) {
         names::parse_target(name)?;
         return cat

@@ -34,8 +34,8 @@ mod console;
 mod groups;
 mod plugins;
 mod queues;
-mod topics;
 mod resources;
+mod topics;
 
 use std::sync::Arc;
 

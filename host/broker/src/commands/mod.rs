@@ -7,10 +7,10 @@
 //!   kind ...) or the command failed;
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
+pub mod address;
 mod datetime;
 mod fields;
 pub mod group;
-pub mod address;
 pub mod plugin;
 pub mod queue;
 pub mod resources;

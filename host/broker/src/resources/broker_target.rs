@@ -2,16 +2,17 @@
 //! operations Kafka's admin requests use), users through the shared user store, plugins
 //! through the plugin tables and listeners the admin API uses.
 //!
+//! Addresses and queues through the address model's management operations (those of
+//! `sluice address` and `sluice queue`).
+//!
 //! Not done yet, answered [`TargetError::Unsupported`] (the apply reports it against each
-//! resource of the kind and fails): listing, creating, altering and deleting addresses;
-//! creating, altering and deleting queues (listing them works: the queues' statistics carry
-//! every attribute); listing, setting and deleting address settings rules. They need the
-//! address model's management operations (`sluice-queues`), which land separately; each
-//! method below says what it should call.
+//! resource of the kind and fails): address settings rules. The address model resolves an
+//! address's settings once, when the address is created; changing them at runtime needs a
+//! rule layer that re-resolves every address it matches.
 use std::sync::Arc;
 
 use sluice_plugin_runtime::{BrokerError, ConfigChange, ConfigOp, HostBroker, Runtime};
-use sluice_queues::{AddressSettingsRule, Queues};
+use sluice_queues::{AddressSettingsRule, NewQueue, QueueUpdate, Queues, QueuesError};
 
 use super::spec::{AddressSpec, PluginKind, PluginSpec, QueueSpec};
 use super::target::{PluginState, ResourceTarget, TargetError, TopicState, UserState};
@@ -44,6 +45,10 @@ pub struct BrokerTarget {
 
 fn refused(e: BrokerError) -> TargetError {
     TargetError::Refused(e.message)
+}
+
+fn queues_refused(e: QueuesError) -> TargetError {
+    TargetError::Refused(e.to_string())
 }
 
 fn control(e: ControlError) -> TargetError {
@@ -174,24 +179,55 @@ impl ResourceTarget for BrokerTarget {
         self.service.delete_topic(name).map_err(refused)
     }
 
-    // Addresses: `sluice_queues::Queues`'s address listing (name, routing types; temporary
-    // ones left out), creation with routing types, routing types set exactly, and deletion
-    // refused while queues remain (the admin API's `DELETE /api/addresses/{name}` without
-    // `force`).
     fn addresses(&self) -> Result<Vec<AddressSpec>, TargetError> {
-        Err(TargetError::Unsupported("addresses".into()))
+        Ok(self
+            .queues
+            .list_addresses()
+            .into_iter()
+            .filter(|a| !a.temporary)
+            .map(|a| {
+                let mut routing_types = a.routing_types;
+                routing_types.sort_by_key(|r| r.as_str());
+                AddressSpec {
+                    name: a.name,
+                    routing_types,
+                }
+            })
+            .collect())
     }
 
-    fn create_address(&self, _: &AddressSpec, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("creating addresses".into()))
+    // A dry run checks names only: what the same apply creates first does not exist yet.
+    fn create_address(
+        &self,
+        address: &AddressSpec,
+        validate_only: bool,
+    ) -> Result<(), TargetError> {
+        if validate_only {
+            return sluice_queues::validate_name(&address.name).map_err(queues_refused);
+        }
+        self.queues
+            .add_address(&address.name, &address.routing_types)
+            .map(drop)
+            .map_err(queues_refused)
     }
 
-    fn alter_address(&self, _: &AddressSpec, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("altering addresses".into()))
+    fn alter_address(&self, address: &AddressSpec, validate_only: bool) -> Result<(), TargetError> {
+        if validate_only {
+            return Ok(());
+        }
+        self.queues
+            .add_routing_types(&address.name, &address.routing_types)
+            .map_err(queues_refused)
     }
 
-    fn delete_address(&self, _: &str, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("deleting addresses".into()))
+    fn delete_address(&self, name: &str, validate_only: bool) -> Result<(), TargetError> {
+        if validate_only {
+            return Ok(());
+        }
+        self.queues
+            .remove_address(name, false)
+            .map(drop)
+            .map_err(queues_refused)
     }
 
     fn queues(&self) -> Result<Vec<QueueSpec>, TargetError> {
@@ -215,20 +251,64 @@ impl ResourceTarget for BrokerTarget {
             .collect())
     }
 
-    // Queues: the address model's queue creation (the admin API's `POST /api/queues`, with
-    // `auto_create_address` false: the file declares its addresses), an update of the
-    // attributes Artemis lets change in place (exclusive, max-consumers,
-    // purge-on-no-consumers, filter, last-value key, ring size), and deletion.
-    fn create_queue(&self, _: &QueueSpec, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("creating queues".into()))
+    fn create_queue(&self, queue: &QueueSpec, validate_only: bool) -> Result<(), TargetError> {
+        if validate_only {
+            return sluice_queues::validate_name(&queue.name).map_err(queues_refused);
+        }
+        self.queues
+            .add_queue(NewQueue {
+                name: queue.name.clone(),
+                address: Some(queue.address.clone()),
+                routing: Some(queue.routing_type),
+                durable: queue.durable,
+                purge_on_no_consumers: queue.purge_on_no_consumers,
+                exclusive: queue.exclusive,
+                max_consumers: queue.max_consumers,
+                filter: queue.filter.clone(),
+                last_value_key: queue.last_value_key.clone(),
+                ring_size: queue.ring_size,
+                // The file declares its addresses, created before its queues.
+                auto_create_address: false,
+            })
+            .map(drop)
+            .map_err(queues_refused)
     }
 
-    fn alter_queue(&self, _: &QueueSpec, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("altering queues".into()))
+    fn alter_queue(&self, queue: &QueueSpec, validate_only: bool) -> Result<(), TargetError> {
+        if validate_only {
+            return Ok(());
+        }
+        self.queues
+            .update_queue(
+                &queue.address,
+                &queue.name,
+                QueueUpdate {
+                    purge_on_no_consumers: queue.purge_on_no_consumers,
+                    exclusive: queue.exclusive,
+                    max_consumers: queue.max_consumers,
+                    filter: queue.filter.clone(),
+                    last_value_key: queue.last_value_key.clone(),
+                    ring_size: queue.ring_size,
+                },
+            )
+            .map_err(queues_refused)
     }
 
-    fn delete_queue(&self, _: &str, _: &str, _: bool) -> Result<(), TargetError> {
-        Err(TargetError::Unsupported("deleting queues".into()))
+    fn delete_queue(
+        &self,
+        address: &str,
+        name: &str,
+        validate_only: bool,
+    ) -> Result<(), TargetError> {
+        if validate_only {
+            return Ok(());
+        }
+        // As `sluice queue delete` without `--remove-consumers`: a queue in use stays, and
+        // the apply reports why.
+        self.queues
+            .remove_queue(&format!("{address}::{name}"), false)
+            .map(drop)
+            .map_err(queues_refused)
     }
 
     // Address settings: a layer of rules above the configuration's, so that deleting a rule
