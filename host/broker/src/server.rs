@@ -101,12 +101,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         broker_configs: crate::service::broker_configs::describe(&config),
         security: config.security.clone(),
     };
-    let host: Arc<dyn HostBroker> = Arc::new(BrokerService::new(
+    let service = Arc::new(BrokerService::new(
         storage.clone(),
         groups.clone(),
         queues.clone(),
         policy,
     ));
+    let traffic = service.traffic().clone();
+    let host: Arc<dyn HostBroker> = service;
     let sources = Sources {
         storage: storage.clone(),
         groups: groups.clone(),
@@ -132,6 +134,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("starting listener {name}"))?;
     }
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        crate::metrics::MetricsSources {
+            storage: storage.clone(),
+            queues: queues.clone(),
+            net: listeners.net().clone(),
+            traffic,
+            plugins: crate::metrics::plugin_list(listeners.clone(), policies.clone()),
+            node_id: config.node_id,
+        },
+    ));
     let mut background = JoinSet::new();
     background.spawn(crate::retention::run(
         storage.clone(),
@@ -154,6 +166,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             plugin_users: Arc::new(PluginUsers::from_config(&config)),
             runtime: runtime.clone(),
             ready: ready_rx,
+            metrics,
         },
         stopped.clone(),
     ));

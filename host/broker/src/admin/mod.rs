@@ -12,10 +12,13 @@
 //!   since), as JSON. `GET /api/plugins/{kind}/{name}`: one of them.
 //! - `POST /api/plugins`, `PUT` and `DELETE /api/plugins/{kind}/{name}`: load, swap and
 //!   unload plugins while the broker runs (see `plugins`).
+//! - `GET /metrics`: Prometheus metrics; `GET /api/overview`: totals since start;
+//!   `GET /api/connections`: every open connection (see `metrics`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs, 422 a component that is
 //! not the plugin asked for.
+mod metrics;
 mod plugins;
 
 use std::sync::Arc;
@@ -69,6 +72,8 @@ pub struct Admin {
     pub runtime: Arc<Runtime>,
     /// Turns true once the broker accepts clients.
     pub ready: watch::Receiver<bool>,
+    /// Metrics, the overview and the open connections.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Serves the admin API on `socket` until `stopped` turns true.
@@ -77,6 +82,9 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/queues", get(queues_list))
+        .route("/metrics", get(metrics::scrape))
+        .route("/api/overview", get(metrics::overview))
+        .route("/api/connections", get(metrics::connections))
         .route("/api/plugins", get(plugins_list).post(plugins::load))
         .route(
             "/api/plugins/{kind}/{name}",
