@@ -18,6 +18,7 @@ pub mod config;
 pub mod limits;
 pub mod listeners;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod plugins;
 pub mod repair;

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ListenerConfig;
 use crate::net::listener::Listener;
+use crate::net::stats::NetStats;
 use crate::net::waits::Sources;
 use crate::plugins::{BUILTIN_CODECS, CodecSlot, ControlError, PluginStatus, Source, check_name};
 
@@ -26,6 +27,8 @@ pub struct Listeners {
     host: Arc<dyn HostBroker>,
     limits: Limits,
     sources: Sources,
+    /// Every listener's counters and open connections, kept across stops and starts.
+    net: Arc<NetStats>,
     running: Mutex<BTreeMap<String, Running>>,
     /// Held across a whole start or stop, so two of them on one name cannot interleave.
     changing: tokio::sync::Mutex<()>,
@@ -51,6 +54,7 @@ impl Listeners {
             host,
             limits,
             sources,
+            net: Arc::new(NetStats::default()),
             running: Mutex::new(BTreeMap::new()),
             changing: tokio::sync::Mutex::new(()),
         }
@@ -110,6 +114,8 @@ impl Listeners {
             frame_bytes_max: settings.frame_bytes_max,
             connections_max: settings.connections_max,
             sources: self.sources.clone(),
+            net: self.net.clone(),
+            stats: self.net.listener(name),
         };
         let task = tokio::spawn(listener.run(stopped));
         let status = with_address(slot.status(), address);
@@ -173,6 +179,12 @@ impl Listeners {
             .values()
             .map(|r| with_address(r.slot.status(), r.address))
             .collect()
+    }
+
+    /// Every listener's counters and the connections open now (the metrics and the admin
+    /// API's connection list read them).
+    pub fn net(&self) -> &Arc<NetStats> {
+        &self.net
     }
 
     /// How many listeners run.

@@ -109,6 +109,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         queues.clone(),
         policy,
     ));
+    let traffic = service.traffic().clone();
     let host: Arc<dyn HostBroker> = service.clone();
     let sources = Sources {
         storage: storage.clone(),
@@ -150,6 +151,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
     )
     .await?;
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        crate::metrics::MetricsSources {
+            storage: storage.clone(),
+            queues: queues.clone(),
+            net: listeners.net().clone(),
+            traffic,
+            plugins: crate::metrics::plugin_list(listeners.clone(), policies.clone()),
+            node_id: config.node_id,
+        },
+    ));
     let mut background = JoinSet::new();
     background.spawn(crate::retention::run(
         storage.clone(),
@@ -175,6 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             resources,
             ready: ready_rx,
             service,
+            metrics,
         },
         stopped.clone(),
     ));

@@ -81,7 +81,7 @@ pub use producers::{
     PRODUCERS_PER_PARTITION_MAX,
 };
 pub use records::DECOMPRESSED_BYTES_MAX;
-pub use stats::StorageStats;
+pub use stats::{FSYNC_BUCKETS, FSYNC_BUCKETS_US, StorageStats, TopicUsage};
 pub use topic_config::{
     CleanupPolicy, ConfigChange, ConfigEntry, ConfigOp, ConfigSource, DirtyRatio, Durability,
     TOPIC_CONFIG_NAMES, TopicConfig, TopicOverrides,
@@ -195,6 +195,38 @@ impl Storage {
     /// Storage's counters: appends, bytes, fsyncs and their time.
     pub fn stats(&self) -> StorageStats {
         self.stats.snapshot()
+    }
+
+    /// Every topic's log bytes and offsets, sorted by name; internal topics included (the
+    /// caller decides what to show). Takes each partition's lock briefly, one at a time.
+    pub fn usage(&self) -> Vec<TopicUsage> {
+        let topics: Vec<(String, Arc<Topic>)> = self
+            .read_topics()
+            .iter()
+            .map(|(name, topic)| (name.clone(), topic.clone()))
+            .collect();
+        let mut usage: Vec<TopicUsage> = topics
+            .into_iter()
+            .map(|(name, topic)| {
+                let mut total = TopicUsage {
+                    name,
+                    partitions: 0,
+                    log_bytes: 0,
+                    log_start_sum: 0,
+                    log_end_sum: 0,
+                };
+                for partition in topic.partitions() {
+                    let (bytes, offsets) = partition.usage();
+                    total.partitions += 1;
+                    total.log_bytes += bytes;
+                    total.log_start_sum += offsets.log_start;
+                    total.log_end_sum += offsets.log_end;
+                }
+                total
+            })
+            .collect();
+        usage.sort_by(|a, b| a.name.cmp(&b.name));
+        usage
     }
 
     /// The failure points storage checks; arm them to test what a fault would do.

@@ -635,6 +635,14 @@ impl Partition {
         Ok(offsets_of(&state))
     }
 
+    /// Bytes of the partition's segment logs and its bounds, for metrics: answered even for a
+    /// failed partition, whose files are still on disk.
+    pub fn usage(&self) -> (u64, PartitionOffsets) {
+        let state = self.lock();
+        let bytes = state.segments.values().map(Segment::size).sum();
+        (bytes, offsets_of(&state))
+    }
+
     /// A receiver of the high watermark, current value included.
     pub fn watch(&self) -> Result<watch::Receiver<i64>, StorageError> {
         let state = self.lock();

@@ -22,6 +22,8 @@
 //! - `GET /` redirects to `/console/`, the web console (see `console`).
 //! - `GET /api/resources`, `POST /api/resources/apply`: the declared resources file, its last
 //!   apply, and applying (or diffing) a file or a text (see `resources`).
+//! - `GET /metrics`: Prometheus metrics; `GET /api/overview`: totals since start;
+//!   `GET /api/connections`: every open connection (see `metrics`).
 //!
 //! Errors are JSON, `{"error": "..."}`, with a status saying whose fault it is: 400 a bad
 //! request, 404 nothing by that name, 409 a conflict with what runs or exists, 422 a valid
@@ -32,6 +34,7 @@ mod assignment;
 mod broker_calls;
 mod console;
 mod groups;
+mod metrics;
 mod plugins;
 mod queues;
 mod resources;
@@ -94,6 +97,8 @@ pub struct Admin {
     /// The broker operations Kafka clients reach: topics and groups go through them, with
     /// the same checks.
     pub service: Arc<BrokerService>,
+    /// Metrics, the overview and the open connections.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Serves the admin API on `socket` until `stopped` turns true.
@@ -112,6 +117,9 @@ pub async fn serve(socket: TcpListener, admin: Admin, mut stopped: watch::Receiv
             get(addresses::list).post(addresses::create),
         )
         .route("/api/addresses/{name}", delete(addresses::delete))
+        .route("/metrics", get(metrics::scrape))
+        .route("/api/overview", get(metrics::overview))
+        .route("/api/connections", get(metrics::connections))
         .route("/api/plugins", get(plugins_list).post(plugins::load))
         .route(
             "/api/plugins/{kind}/{name}",

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::READ_CHUNK_BYTES;
 use super::session::ProtocolSession;
+use super::stats::{ConnectionStats, ErrorCause};
 use super::waits::{Fired, Sources, Waits};
 
 tokio::task_local! {
@@ -39,6 +40,8 @@ pub struct ConnectionContext {
     pub sources: Sources,
     /// Turns true when the broker shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// Its counters (bytes, codec calls, how it ended), and its listener's.
+    pub stats: Arc<ConnectionStats>,
 }
 
 /// Serves one connection until either side closes it, then logs why.
@@ -57,7 +60,10 @@ pub async fn serve<S: ProtocolSession>(
         sha256 = %label.sha256,
         "connection opened"
     );
-    let reason = drive(&mut stream, &mut session, &mut ctx).await;
+    let Closed { reason, error } = drive(&mut stream, &mut session, &mut ctx).await;
+    if let Some(cause) = error {
+        ctx.stats.failed(cause);
+    }
     let _ = stream.shutdown().await;
     // Its consumers' unsettled deliveries go back to their queues; its temporary queues go.
     ctx.sources
@@ -71,33 +77,62 @@ enum Event {
     Wake(Fired),
 }
 
+/// How a connection ended: why, for its log line, and whether that was an error, for the
+/// listener's error counter. A peer closing, the codec closing and shutdown are not errors.
+struct Closed {
+    reason: String,
+    error: Option<ErrorCause>,
+}
+
+impl Closed {
+    fn normal(reason: impl Into<String>) -> Closed {
+        Closed {
+            reason: reason.into(),
+            error: None,
+        }
+    }
+
+    fn error(cause: ErrorCause, reason: impl Into<String>) -> Closed {
+        Closed {
+            reason: reason.into(),
+            error: Some(cause),
+        }
+    }
+}
+
 /// What one event came to.
 enum Step {
     /// The codec was called.
     Called(Result<Output, CallError>),
     /// The socket had nothing after all.
     Retry,
-    /// The socket closed or failed; the reason.
-    Closed(String),
+    /// The socket closed or failed.
+    Closed(Closed),
 }
 
 async fn drive<S: ProtocolSession>(
     stream: &mut TcpStream,
     session: &mut S,
     ctx: &mut ConnectionContext,
-) -> String {
+) -> Closed {
     let mut waits = Waits::default();
     // Set by the codec's last output: read nothing until it clears it (see `pause-input`).
     let mut paused = false;
     loop {
         let event = tokio::select! {
             biased;
-            () = super::stopping(&mut ctx.shutdown) => return "broker shutting down".into(),
-            () = session.discarded() => return "plugin instance discarded".into(),
+            () = super::stopping(&mut ctx.shutdown) => {
+                return Closed::normal("broker shutting down");
+            }
+            () = session.discarded() => {
+                return Closed::error(ErrorCause::Plugin, "plugin instance discarded");
+            }
             fired = waits.next(), if !waits.is_empty() => Event::Wake(fired),
             ready = stream.readable(), if !paused => match ready {
                 Ok(()) => Event::Readable,
-                Err(e) => return format!("socket error: {e}"),
+                Err(e) => {
+                    return Closed::error(ErrorCause::Socket, format!("socket error: {e}"));
+                }
             },
         };
         let call = async {
@@ -110,10 +145,16 @@ async fn drive<S: ProtocolSession>(
                     // buffer. `try_read_buf` fills only what the socket has.
                     let mut buffer = Vec::with_capacity(READ_CHUNK_BYTES);
                     match stream.try_read_buf(&mut buffer) {
-                        Ok(0) => Step::Closed("peer closed".into()),
-                        Ok(_) => Step::Called(session.on_data(&buffer).await),
+                        Ok(0) => Step::Closed(Closed::normal("peer closed")),
+                        Ok(n) => {
+                            ctx.stats.received(n);
+                            Step::Called(session.on_data(&buffer).await)
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Retry,
-                        Err(e) => Step::Closed(format!("socket error: {e}")),
+                        Err(e) => Step::Closed(Closed::error(
+                            ErrorCause::Socket,
+                            format!("socket error: {e}"),
+                        )),
                     }
                 }
             }
@@ -124,35 +165,45 @@ async fn drive<S: ProtocolSession>(
                 (step, LOST_RESPONSE.with(Cell::get))
             })
             .await;
+        if matches!(step, Step::Called(_)) {
+            ctx.stats.called();
+        }
         if let Some(point) = lost {
-            return format!("failure point {point}: response lost");
+            // A simulated network loss, armed by a test: not counted as an error.
+            return Closed::normal(format!("failure point {point}: response lost"));
         }
         let result = match step {
             Step::Called(result) => result,
             Step::Retry => continue,
-            Step::Closed(reason) => return reason,
+            Step::Closed(closed) => return closed,
         };
         let output: Output = match result {
             Ok(output) => output,
-            Err(CallError::Refused(reason)) => return format!("protocol error: {reason}"),
-            Err(e) => return e.to_string(),
+            Err(CallError::Refused(reason)) => {
+                return Closed::error(ErrorCause::Protocol, format!("protocol error: {reason}"));
+            }
+            Err(e) => return Closed::error(ErrorCause::Plugin, e.to_string()),
         };
-        if !output.write.is_empty()
-            && let Err(e) = stream.write_all(&output.write).await
-        {
-            return format!("socket error: {e}");
+        if !output.write.is_empty() {
+            if let Err(e) = stream.write_all(&output.write).await {
+                return Closed::error(ErrorCause::Socket, format!("socket error: {e}"));
+            }
+            ctx.stats.sent(output.write.len());
         }
         for wait in output.waits {
             if let Err(e) = waits.arm(&ctx.sources, wait) {
-                return e.to_string();
+                return Closed::error(ErrorCause::Plugin, e.to_string());
             }
         }
         if let Some(reason) = output.close {
-            return format!("closed by codec: {reason}");
+            return Closed::normal(format!("closed by codec: {reason}"));
         }
         paused = output.pause_input;
         if paused && waits.is_empty() {
-            return "codec paused its input with no wait armed to resume it".into();
+            return Closed::error(
+                ErrorCause::Plugin,
+                "codec paused its input with no wait armed to resume it",
+            );
         }
     }
 }

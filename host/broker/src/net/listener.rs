@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::SHUTDOWN_GRACE;
 use super::connection::{ConnectionContext, serve};
+use super::stats::{ErrorCause, ListenerStats, NetStats};
 use super::waits::Sources;
 use crate::plugins::CodecSlot;
 
@@ -37,12 +38,17 @@ pub struct Listener {
     pub connections_max: usize,
     /// What its connections' waits watch.
     pub sources: Sources,
+    /// Where its open connections are listed.
+    pub net: Arc<NetStats>,
+    /// Its counters.
+    pub stats: Arc<ListenerStats>,
 }
 
 impl Listener {
     /// Accepts until shutdown, then waits (up to [`SHUTDOWN_GRACE`]) for its connections.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let limit = Arc::new(Semaphore::new(self.connections_max));
+        self.stats.set_connections_max(self.connections_max);
         loop {
             let permit = tokio::select! {
                 () = super::stopping(&mut shutdown) => break,
@@ -67,24 +73,31 @@ impl Listener {
             let id = NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed);
             let info = self.connection_info(id, peer, stream.local_addr().ok());
             let plugin = self.codec.current();
+            // Listed from accept to close, under the same permit as the connection itself.
+            let open = self.net.open(&self.stats, id, peer);
             let ctx = ConnectionContext {
                 id,
                 listener: self.name.clone(),
                 peer,
                 sources: self.sources.clone(),
                 shutdown: shutdown.clone(),
+                stats: open.stats().clone(),
             };
             tokio::spawn(async move {
                 let _permit = permit;
+                let _open = open;
                 match plugin.open_session(&info).await {
                     Ok(session) => serve(stream, session, ctx).await,
-                    Err(e) => tracing::warn!(
-                        connection = id,
-                        listener = %ctx.listener,
-                        peer = %peer,
-                        error = %e,
-                        "connection refused: codec could not open a session"
-                    ),
+                    Err(e) => {
+                        ctx.stats.failed(ErrorCause::Plugin);
+                        tracing::warn!(
+                            connection = id,
+                            listener = %ctx.listener,
+                            peer = %peer,
+                            error = %e,
+                            "connection refused: codec could not open a session"
+                        );
+                    }
                 }
             });
         }

@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod listener;
 pub mod session;
+pub mod stats;
 pub mod waits;
 
 /// Bytes read from a socket per call into the codec. Bounds the host's read buffer per active

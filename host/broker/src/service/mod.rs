@@ -19,6 +19,7 @@ use sluice_queues::Queues;
 use sluice_storage::{Storage, StorageError, TopicOverrides};
 
 use crate::security::Security;
+use crate::metrics::traffic::{Interface, Traffic, records_in};
 
 pub mod broker_configs;
 mod groups;
@@ -54,6 +55,8 @@ pub struct BrokerService {
     groups: Arc<Coordinator>,
     queues: Arc<Queues>,
     policy: ServicePolicy,
+    /// Messages in and out through the imports, for the metrics and the overview.
+    traffic: Arc<Traffic>,
 }
 
 impl BrokerService {
@@ -69,7 +72,13 @@ impl BrokerService {
             groups,
             queues,
             policy,
+            traffic: Arc::new(Traffic::default()),
         }
+    }
+
+    /// Messages in and out through this service since it started.
+    pub fn traffic(&self) -> &Arc<Traffic> {
+        &self.traffic
     }
 
     /// The storage underneath (listeners watch partitions through it).
@@ -186,6 +195,9 @@ impl HostBroker for BrokerService {
                 base_offset = r.base_offset,
                 "idempotent producer retried a stored batch; answered with its offsets"
             );
+        } else {
+            self.traffic
+                .received(Interface::Broker, records_in(batches));
         }
         if self
             .storage
@@ -215,6 +227,8 @@ impl HostBroker for BrokerService {
             .storage
             .read(topic, partition, offset, max_bytes)
             .map_err(broker_error)?;
+        self.traffic
+            .delivered(Interface::Broker, records_in(&r.batches));
         Ok(ReadResult {
             batches: r.batches.to_vec(),
             offsets: offsets(r.offsets),

@@ -7,6 +7,7 @@ use sluice_plugin_runtime::{
 use sluice_queues as q;
 
 use super::{BrokerService, broker_error};
+use crate::metrics::traffic::Interface;
 use crate::retention::now_ms;
 
 impl HostQueues for BrokerService {
@@ -17,6 +18,7 @@ impl HostQueues for BrokerService {
         routing: Option<RoutingType>,
         messages: Vec<Message>,
     ) -> Result<Sent, BrokerError> {
+        let count = u64::try_from(messages.len()).unwrap_or(u64::MAX);
         let messages = messages.into_iter().map(message_in).collect();
         let sent = self
             .queues
@@ -28,6 +30,7 @@ impl HostQueues for BrokerService {
                 now_ms(),
             )
             .map_err(queues_error)?;
+        self.traffic.received(Interface::Queues, count);
         Ok(Sent {
             routed: sent.routed,
             pending: sent
@@ -79,6 +82,8 @@ impl HostQueues for BrokerService {
             .queues
             .receive(connection, consumer, max, max_bytes, settled, now_ms())
             .map_err(queues_error)?;
+        let count = u64::try_from(received.deliveries.len()).unwrap_or(u64::MAX);
+        self.traffic.delivered(Interface::Queues, count);
         Ok(Received {
             deliveries: received
                 .deliveries

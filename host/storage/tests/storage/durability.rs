@@ -288,3 +288,36 @@ fn queue_cursors_opened_through_storage_recover_their_state() {
             .is_err()
     );
 }
+
+#[test]
+fn fsync_histogram_counts_every_log_fsync_by_its_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = open_fsync(dir.path());
+    storage.create_topic("t", 1).unwrap();
+    // One fsync stalls for 30 ms: it must land in a bucket above 25 ms.
+    storage.fail_points().arm(
+        "fsync",
+        FailAction::Sleep(Duration::from_millis(30)),
+        Some(1),
+    );
+    let r = storage.append("t", 0, &kit::batch_n("x", 2)).unwrap();
+    kit::wait_durable(&storage, "t", 0, r.last_offset);
+    let stats = storage.stats();
+    assert!(stats.log_fsyncs >= 1);
+    assert_eq!(
+        stats.log_fsync_buckets.iter().sum::<u64>(),
+        stats.log_fsyncs
+    );
+    let slow: u64 = sluice_storage::FSYNC_BUCKETS_US
+        .iter()
+        .zip(&stats.log_fsync_buckets)
+        .filter(|(bound, _)| **bound > 25_000)
+        .map(|(_, count)| count)
+        .sum::<u64>()
+        + stats.log_fsync_buckets[sluice_storage::FSYNC_BUCKETS - 1];
+    assert!(
+        slow >= 1,
+        "the stalled fsync is in no slow bucket: {stats:?}"
+    );
+    assert!(stats.log_fsync_time >= Duration::from_millis(30));
+}

@@ -145,3 +145,23 @@ fn storage_is_send_and_sync() {
     shareable::<Storage>();
     shareable::<StorageError>();
 }
+
+#[test]
+fn usage_adds_up_every_partitions_log_bytes_and_offsets() {
+    let (_dir, storage) = kit::open_temp();
+    storage.create_topic("b", 2).unwrap();
+    storage.create_topic("a", 1).unwrap();
+    let first = kit::batch_n("x", 3);
+    let second = kit::batch_n("y", 2);
+    storage.append("b", 0, &first).unwrap();
+    storage.append("b", 1, &second).unwrap();
+    storage.flush().unwrap();
+    let usage = storage.usage();
+    let names: Vec<&str> = usage.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"], "sorted by name");
+    let (a, b) = (&usage[0], &usage[1]);
+    assert_eq!((a.partitions, a.log_bytes, a.log_end_sum), (1, 0, 0));
+    assert_eq!(b.partitions, 2);
+    assert_eq!(b.log_bytes, (first.len() + second.len()) as u64);
+    assert_eq!((b.log_start_sum, b.log_end_sum), (0, 5));
+}
