@@ -9,9 +9,10 @@ use crate::logging::LogFormat;
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about)]
 pub struct Cli {
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
-    pub log_format: LogFormat,
+    /// Log format (default human; also `[log] format` and SLUICE_LOG_FORMAT, which this
+    /// flag overrides).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -38,6 +39,9 @@ pub enum Command {
     /// and unload codecs, routers and filters. Exit codes: 0 done, 1 refused by the broker,
     /// 2 bad usage, 3 broker unreachable.
     Plugin(crate::commands::plugin::PluginArgs),
+    /// Show the effective configuration (`config show`): defaults, then the file, then
+    /// SLUICE_* variables, then flags, each value with where it came from.
+    Config(crate::commands::config::ConfigArgs),
 }
 
 /// `sluice compact` options.
@@ -55,18 +59,19 @@ pub struct CompactArgs {
 #[derive(Debug, clap::Args)]
 pub struct OfflineArgs {
     /// TOML configuration file (for the data directory and topic defaults).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SLUICE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory (default ./sluice-data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
-/// `sluice serve` options. Flags override the configuration file.
+/// `sluice serve` options (`sluice config show` takes them too). Flags override SLUICE_*
+/// variables, which override the configuration file.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// TOML configuration file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SLUICE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory (default ./sluice-data).
     #[arg(long, value_name = "DIR")]

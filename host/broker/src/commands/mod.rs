@@ -6,6 +6,7 @@
 //!   kind ...) or the command failed;
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
+pub mod config;
 pub mod plugin;
 mod table;
 
