@@ -77,7 +77,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Address of the Kafka listener (default 127.0.0.1:9092). With `--kafka` or `--amqp`
-    /// and no listeners in the file, only the listeners named by flags start.
+    /// and no listeners in the file or variables, only the listeners named by flags start.
     #[arg(long, value_name = "ADDR")]
     pub kafka: Option<String>,
     /// Address of the AMQP 1.0 listener (default 127.0.0.1:5672).
