@@ -474,7 +474,7 @@ pub enum ConfigError {
     },
     /// `SLUICE_*` variables that name no setting, or give one a value of the wrong type:
     /// one line per variable, naming it.
-    #[error("invalid environment: {}", env::problems_text(.0))]
+    #[error("invalid environment:{}", env::problems_text(.0))]
     Env(Vec<String>),
     /// A value is out of range.
     #[error("invalid config: {0}")]

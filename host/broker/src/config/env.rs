@@ -105,14 +105,15 @@ pub fn settings(
                 display(&path),
                 env_key(&path)
             )),
-            Err(Lookup::Unknown(why)) if looks_like_setting(rest, schema) => {
-                let hint = match nearest(var, schema, below) {
-                    Some(name) => format!("; did you mean {name}?"),
-                    None => String::new(),
+            Err(Lookup::Unknown { why, near }) if looks_like_setting(rest, schema) => {
+                let hint = match (nearest(var, schema, below), near) {
+                    (Some(name), _) => format!("; did you mean {name}?"),
+                    (None, Some(near)) => format!("; did you mean {}__...?", var_for(&near)),
+                    (None, None) => String::new(),
                 };
                 problems.push(format!("{var}: {why}{hint}"));
             }
-            Err(Lookup::Unknown(_)) => {}
+            Err(Lookup::Unknown { .. }) => {}
         }
     }
     if problems.is_empty() {
@@ -122,17 +123,18 @@ pub fn settings(
     }
 }
 
-/// Problems with variables as one message: on one line if one, else one per line.
+/// Problems with variables as one message, after a colon: on its line if one, else one per
+/// line.
 pub fn problems_text(problems: &[String]) -> String {
     match problems {
-        [one] => one.clone(),
+        [one] => format!(" {one}"),
         many => format!("\n  {}", many.join("\n  ")),
     }
 }
 
 enum Lookup {
-    /// No such setting, and why.
-    Unknown(String),
+    /// No such setting: why, and the path of the key nearest the unknown one.
+    Unknown { why: String, near: Option<Path> },
     /// The path names a table, not a value.
     Table(Path),
 }
@@ -149,19 +151,34 @@ fn lookup<'s>(
     let mut segments = rest.split("__");
     while let Some(segment) = segments.next() {
         let Json::Object(fields) = node else {
-            return Err(Lookup::Unknown(format!(
-                "{} is a value, with no key `{}`",
-                display(&path),
-                key_of(segment)
-            )));
+            return Err(Lookup::Unknown {
+                why: format!(
+                    "{} is a value, with no key `{}`",
+                    display(&path),
+                    key_of(segment)
+                ),
+                near: None,
+            });
         };
         let key = key_of(segment);
         let Some(child) = fields.get(&key) else {
-            return Err(Lookup::Unknown(if path.is_empty() {
+            let why = if path.is_empty() {
                 format!("no setting `{key}`")
             } else {
                 format!("{} has no setting `{key}`", display(&path))
-            }));
+            };
+            // The key nearest the misspelt one, to point at its table at least.
+            let near = fields
+                .keys()
+                .map(|k| (distance(k, &key), k))
+                .filter(|(d, _)| *d <= TYPO_EDITS_MAX)
+                .min()
+                .map(|(_, k)| {
+                    let mut near = path.clone();
+                    near.push(k.clone());
+                    near
+                });
+            return Err(Lookup::Unknown { why, near });
         };
         below = below
             .and_then(|t| t.get(&key))
@@ -491,6 +508,15 @@ mod tests {
                 "SLUICE_TOPICS__DEFAULT_PARTITONS: topics has no setting `default-partitons`; did you mean SLUICE_TOPICS__DEFAULT_PARTITIONS?",
                 "SLUICE_LISTENERS__KAFKA__ADRESS: listeners.kafka has no setting `adress`; did you mean SLUICE_LISTENERS__KAFKA__ADDRESS?",
             ]
+        );
+    }
+
+    #[test]
+    fn a_misspelt_table_is_pointed_at() {
+        let problems = read(&[("SLUICE_TOPCIS__X", "1")]).unwrap_err();
+        assert_eq!(
+            problems,
+            ["SLUICE_TOPCIS__X: no setting `topcis`; did you mean SLUICE_TOPICS__...?"]
         );
     }
 

@@ -63,6 +63,25 @@ impl Provenance {
             .unwrap_or(Source::Default)
     }
 
+    /// `message`, about the setting its text starts with, followed by the layer that set
+    /// that setting if it was not a default: `... (set by env SLUICE_NODE_ID)`.
+    pub fn annotate(&self, message: String) -> String {
+        let setter = self
+            .leaves
+            .iter()
+            .filter(|(path, _)| {
+                let dotted = display(path);
+                message.starts_with(&dotted)
+                    && !message[dotted.len()..]
+                        .starts_with(|c: char| c.is_alphanumeric() || c == '-')
+            })
+            .max_by_key(|(path, _)| path.len());
+        match setter {
+            Some((_, source)) => format!("{message} (set by {source})"),
+            None => message,
+        }
+    }
+
     /// The layers that set anything, lowest precedence first, e.g. `file sluice.toml, env
     /// SLUICE_NODE_ID, flag --kafka`; `defaults only` when none did.
     pub fn summary(&self) -> String {

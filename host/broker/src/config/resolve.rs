@@ -93,7 +93,10 @@ pub fn resolve(
         let message = format!("{}: {}", layers::display(&path), e.inner().message());
         blame(&provenance, &path, message, file_text.as_ref())
     })?;
-    config.check()?;
+    config.check().map_err(|e| match e {
+        ConfigError::Invalid(message) => ConfigError::Invalid(provenance.annotate(message)),
+        other => other,
+    })?;
     Ok(Resolved { config, provenance })
 }
 
@@ -348,7 +351,13 @@ mod tests {
     fn a_value_the_checks_refuse_is_refused_whichever_layer_set_it() {
         let vars = env(&[("SLUICE_TOPICS__DEFAULT_PARTITIONS", "0")]);
         let err = resolve(None, &Overrides::default(), vars).unwrap_err();
-        assert!(err.to_string().contains("default-partitions"), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "invalid config: topics.default-partitions must be in 1..=1024 \
+                 (topics.partitions-max), not 0 (set by env SLUICE_TOPICS__DEFAULT_PARTITIONS)"
+            ),
+            "{err}"
+        );
         let vars = env(&[("SLUICE_LOG", "info,[")]);
         let err = resolve(None, &Overrides::default(), vars).unwrap_err();
         assert!(err.to_string().contains("log.level"), "{err}");
