@@ -9,9 +9,10 @@ use crate::logging::LogFormat;
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about)]
 pub struct Cli {
-    /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
-    pub log_format: LogFormat,
+    /// Log format (default human; also `[log] format` and SLUICE_LOG_FORMAT, which this
+    /// flag overrides).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -59,6 +60,9 @@ pub enum Command {
     /// it watches. Exit codes: 0 done, 1 refused or a change failed, 2 bad usage, 3 broker
     /// unreachable.
     Resources(crate::commands::resources::ResourcesArgs),
+    /// Show the effective configuration (`config show`): defaults, then the file, then
+    /// SLUICE_* variables, then flags, each value with where it came from.
+    Config(crate::commands::config::ConfigArgs),
 }
 
 /// `sluice compact` options.
@@ -76,24 +80,25 @@ pub struct CompactArgs {
 #[derive(Debug, clap::Args)]
 pub struct OfflineArgs {
     /// TOML configuration file (for the data directory and topic defaults).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SLUICE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory (default ./sluice-data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
-/// `sluice serve` options. Flags override the configuration file.
+/// `sluice serve` options (`sluice config show` takes them too). Flags override SLUICE_*
+/// variables, which override the configuration file.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// TOML configuration file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "SLUICE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory (default ./sluice-data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Address of the Kafka listener (default 127.0.0.1:9092). With `--kafka` or `--amqp`
-    /// and no listeners in the file, only the listeners named by flags start.
+    /// and no listeners in the file or variables, only the listeners named by flags start.
     #[arg(long, value_name = "ADDR")]
     pub kafka: Option<String>,
     /// Address of the AMQP 1.0 listener (default 127.0.0.1:5672).

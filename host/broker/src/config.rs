@@ -1,12 +1,22 @@
-//! Configuration: built-in defaults, then the TOML file, then command-line flags.
+//! Configuration: built-in defaults, then the TOML file, then `SLUICE_*` environment
+//! variables, then command-line flags ([`resolve`]; the variables' rule is in `env`).
 //!
 //! Every limit the broker enforces is a named field here (or a named constant where it is not
 //! an operator's choice), with its default and the reason for it.
+mod env;
+mod layers;
+pub mod report;
+mod resolve;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+pub use env::var_for;
+pub use layers::{Provenance, Source, display as dotted};
+pub use resolve::{Resolved, resolve};
 
 /// The name of the listener `sluice serve` starts when the configuration names none, and the
 /// one `--kafka` configures.
@@ -27,7 +37,7 @@ pub const EXPIRY_ADDRESS: &str = "ExpiryQueue";
 pub const BUILTIN_PREFIX: &str = "builtin:";
 
 /// The whole configuration of one broker.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Config {
     /// Where logs, metadata and the compiled-plugin cache live.
@@ -70,10 +80,13 @@ pub struct Config {
     /// The declared resources file, applied at start and whenever it changes.
     #[serde(default)]
     pub resources: crate::resources::ResourcesConfig,
+    /// Log format and filter.
+    #[serde(default)]
+    pub log: crate::logging::LogConfig,
 }
 
 /// The `[queues]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct QueuesSettings {
     /// How often queues' acknowledgements are fsynced. A power loss can undo this much of
@@ -147,7 +160,7 @@ impl Config {
 }
 
 /// Topic defaults and bounds.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TopicsConfig {
     /// Create a topic when a client asks for one that does not exist (Kafka's
@@ -271,7 +284,7 @@ fn default_of<T: std::str::FromStr>(t: &sluice_storage::TopicConfig, name: &str,
 }
 
 /// Consumer groups: Kafka's `group.*` settings and the coordinator's limits.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct GroupsConfig {
     /// How long the first rebalance of an empty group waits for more members to join
@@ -328,7 +341,7 @@ pub const POLICY_MEMORY_BYTES_MAX_DEFAULT: usize = 64 << 20;
 
 /// The `[plugins]` table: limits for plugins (see `sluice_plugin_runtime::Limits`), and the
 /// routers and filters loaded besides the built-in ones.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PluginsConfig {
     /// Linear memory one codec instance may use.
@@ -389,7 +402,7 @@ impl PluginsConfig {
 pub const FRAME_BYTES_MIN: u32 = 1024;
 
 /// One listener: an address and the codec that speaks on it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ListenerConfig {
     /// `host:port` to bind.
@@ -439,6 +452,7 @@ impl Default for Config {
             security: crate::security::SecurityConfig::default(),
             admin: crate::admin::AdminConfig::default(),
             resources: crate::resources::ResourcesConfig::default(),
+            log: crate::logging::LogConfig::default(),
         }
     }
 }
@@ -462,12 +476,16 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         message: String,
     },
+    /// `SLUICE_*` variables that name no setting, or give one a value of the wrong type:
+    /// one line per variable, naming it.
+    #[error("invalid environment:{}", env::problems_text(.0))]
+    Env(Vec<String>),
     /// A value is out of range.
     #[error("invalid config: {0}")]
     Invalid(String),
 }
 
-/// Overrides from the command line; `None` keeps the file's (or the default) value.
+/// Overrides from the command line; `None` keeps the value of the layers below.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     /// `--data-dir`.
@@ -478,56 +496,55 @@ pub struct Overrides {
     pub amqp: Option<String>,
     /// `--admin`.
     pub admin: Option<String>,
+    /// `--resources`.
+    pub resources: Option<PathBuf>,
+    /// `--log-format`.
+    pub log_format: Option<crate::logging::LogFormat>,
+}
+
+impl Overrides {
+    /// What `sluice serve`'s flags (and `sluice config show`'s, the same) override.
+    pub fn of_serve(
+        args: &crate::cli::ServeArgs,
+        log_format: Option<crate::logging::LogFormat>,
+    ) -> Overrides {
+        Overrides {
+            data_dir: args.data_dir.clone(),
+            kafka: args.kafka.clone(),
+            amqp: args.amqp.clone(),
+            admin: args.admin.clone(),
+            resources: args.resources.clone(),
+            log_format,
+        }
+    }
+}
+
+/// The configuration `sluice serve` runs with (and `sluice config show` prints): `--config`
+/// (or `SLUICE_CONFIG`), the process's `SLUICE_*` variables, and the flags.
+pub fn of_serve(
+    args: &crate::cli::ServeArgs,
+    log_format: Option<crate::logging::LogFormat>,
+) -> Result<Resolved, ConfigError> {
+    resolve(
+        args.config.as_deref(),
+        &Overrides::of_serve(args, log_format),
+        std::env::vars_os(),
+    )
+}
+
+/// What settings exist and their types, for the environment layer.
+fn schema() -> env::Schema {
+    env::Schema {
+        root: serde_json::to_value(Config::default()).unwrap_or_default(),
+        named_entry: serde_json::to_value(listener_defaults()).unwrap_or_default(),
+    }
 }
 
 impl Config {
-    /// Loads the file (if any), applies overrides, fills in the default listener, and checks.
+    /// The file (if any) and the overrides over the defaults, checked; no environment
+    /// variables (see [`resolve`] for those).
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let mut config = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })?
-            }
-            None => Config::default(),
-        };
-        if let Some(dir) = &overrides.data_dir {
-            config.data_dir = dir.clone();
-        }
-        if let Some(address) = &overrides.admin {
-            config.admin.address = address.clone();
-        }
-        // Flags name the listeners they configure; with neither flags nor listeners in the
-        // file, both protocols listen on their well-known ports.
-        if config.listeners.is_empty() && overrides.kafka.is_none() && overrides.amqp.is_none() {
-            config.listeners.insert(
-                KAFKA_LISTENER.to_string(),
-                listener(KAFKA_ADDRESS_DEFAULT, "codec-kafka"),
-            );
-            config.listeners.insert(
-                AMQP_LISTENER.to_string(),
-                listener(AMQP_ADDRESS_DEFAULT, "codec-amqp"),
-            );
-        }
-        for (name, address, codec) in [
-            (KAFKA_LISTENER, &overrides.kafka, "codec-kafka"),
-            (AMQP_LISTENER, &overrides.amqp, "codec-amqp"),
-        ] {
-            if let Some(address) = address {
-                config
-                    .listeners
-                    .entry(name.to_string())
-                    .and_modify(|l| l.address = address.clone())
-                    .or_insert_with(|| listener(address, codec));
-            }
-        }
-        config.check()?;
-        Ok(config)
+        resolve(file, overrides, std::iter::empty()).map(|r| r.config)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -572,6 +589,7 @@ impl Config {
                 )));
             }
         }
+        self.log.check().map_err(ConfigError::Invalid)?;
         for (name, listener) in &self.listeners {
             if listener.frame_bytes_max < FRAME_BYTES_MIN {
                 return Err(ConfigError::Invalid(format!(
@@ -653,8 +671,7 @@ mod tests {
         let overrides = Overrides {
             data_dir: Some("/b".into()),
             kafka: Some("127.0.0.1:3".into()),
-            amqp: None,
-            admin: None,
+            ..Overrides::default()
         };
         let config = Config::load(Some(&path), &overrides).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/b"));

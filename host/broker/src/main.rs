@@ -1,14 +1,19 @@
 //! The `sluice` binary.
 use clap::Parser;
 use sluice_broker::cli::{Cli, Command, OfflineArgs};
-use sluice_broker::config::{Config, Overrides};
+use sluice_broker::config::{self, Config, Overrides};
+use sluice_broker::logging::{self, LogConfig, LogFormat};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Serve(_)) {
         quiet_on_closed_pipe();
     }
-    sluice_broker::logging::init(cli.log_format);
+    let log_format = cli.log_format;
+    // Commands that read the configuration log as it says, once it is resolved.
+    if !reads_config(&cli.command) {
+        logging::init(&LogConfig::without_config(log_format));
+    }
     let result = match cli.command {
         Command::Plugin(args) => return sluice_broker::commands::plugin::run(args),
         Command::Topic(args) => return sluice_broker::commands::topic::run(args),
@@ -16,28 +21,18 @@ fn main() -> std::process::ExitCode {
         Command::Address(args) => return sluice_broker::commands::address::run(args),
         Command::Queue(args) => return sluice_broker::commands::queue::run(args),
         Command::Resources(args) => return sluice_broker::commands::resources::run(args),
-        Command::Serve(args) => {
-            let overrides = Overrides {
-                data_dir: args.data_dir,
-                kafka: args.kafka,
-                amqp: args.amqp,
-                admin: args.admin,
-            };
-            Config::load(args.config.as_deref(), &overrides)
-                .map(|mut config| {
-                    if let Some(file) = args.resources {
-                        config.resources.file = Some(file);
-                    }
-                    config
-                })
-                .map_err(anyhow::Error::from)
-                .and_then(run)
-        }
-        Command::Repair(args) => {
-            offline_config(args).and_then(|config| sluice_broker::repair::run(&config))
-        }
-        Command::Compact(args) => offline_config(args.offline)
-            .and_then(|config| sluice_broker::compact::run(&config, args.topic.as_deref())),
+        Command::Config(args) => return sluice_broker::commands::config::run(&args, log_format),
+        Command::Serve(args) => config::of_serve(&args, log_format)
+            .map_err(anyhow::Error::from)
+            .and_then(|resolved| {
+                let config = logged(resolved.config);
+                tracing::info!(layers = %resolved.provenance.summary(), "configuration resolved");
+                run(config)
+            }),
+        Command::Repair(args) => offline_config(args, log_format)
+            .and_then(|config| sluice_broker::repair::run(&logged(config))),
+        Command::Compact(args) => offline_config(args.offline, log_format)
+            .and_then(|config| sluice_broker::compact::run(&logged(config), args.topic.as_deref())),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -49,14 +44,28 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn offline_config(args: OfflineArgs) -> anyhow::Result<Config> {
+/// Whether `command` resolves the configuration (and so installs the log subscriber itself).
+fn reads_config(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Serve(_) | Command::Repair(_) | Command::Compact(_) | Command::Config(_)
+    )
+}
+
+/// Installs the log subscriber `config` asks for.
+fn logged(config: Config) -> Config {
+    logging::init(&config.log);
+    config
+}
+
+fn offline_config(args: OfflineArgs, log_format: Option<LogFormat>) -> anyhow::Result<Config> {
     let overrides = Overrides {
         data_dir: args.data_dir,
-        kafka: None,
-        amqp: None,
-        admin: None,
+        log_format,
+        ..Overrides::default()
     };
-    Ok(Config::load(args.config.as_deref(), &overrides)?)
+    let resolved = config::resolve(args.config.as_deref(), &overrides, std::env::vars_os())?;
+    Ok(resolved.config)
 }
 
 fn run(config: Config) -> anyhow::Result<()> {

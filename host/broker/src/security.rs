@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::Deserialize;
+
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sluice_plugin_runtime::Principal;
 
 /// The `[security]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Let peers connect without credentials (SASL ANONYMOUS), as the principal `anonymous`.
@@ -31,7 +32,7 @@ impl Default for SecurityConfig {
 }
 
 /// One `[[security.users]]` entry.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct UserConfig {
     /// The user name a client presents.

@@ -2,7 +2,7 @@
 //! rules, and the limits. Plain data; the three declaration types are read straight from the
 //! broker's TOML.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sluice_storage::CursorLimits;
 
 use crate::policy::FilterRef;
@@ -61,7 +61,7 @@ impl Default for QueuesConfig {
 }
 
 /// An address declared in the broker's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AddressConfig {
     /// The address name.
@@ -76,7 +76,7 @@ pub struct AddressConfig {
 }
 
 /// A queue declared in the broker's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct QueueConfig {
     /// The queue name, unique on its address.

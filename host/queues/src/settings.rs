@@ -1,7 +1,7 @@
 //! Address settings: the rules of the configuration, matched by wildcard on an address name
 //! and merged field by field into the settings that address lives by.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::policy::{DEFAULT_ROUTER, FilterRef};
 use crate::types::RoutingType;
@@ -14,7 +14,7 @@ const MAX_REDELIVERY_DELAY_FACTOR: u64 = 10;
 
 /// One `[[address-settings]]` rule: each setting it names applies to the addresses its
 /// pattern matches, unless a more specific matching rule names it too.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AddressSettingsRule {
     /// The wildcard pattern (`#` any words, `*` one word, words separated by `.`).

@@ -62,7 +62,7 @@ use tokio::sync::watch;
 pub const ADMIN_ADDRESS_DEFAULT: &str = "127.0.0.1:8161";
 
 /// The `[admin]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AdminConfig {
     /// `host:port` the admin API binds.

@@ -11,6 +11,7 @@ pub mod address;
 mod datetime;
 mod fields;
 pub mod group;
+pub mod config;
 pub mod plugin;
 pub mod queue;
 pub mod resources;

@@ -42,7 +42,7 @@ pub enum Kind {
 
 /// One `[[plugins.load]]` entry: a router or filter under a name address settings and queues
 /// refer to. A built-in's name replaces the built-in.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PolicyConfig {
     /// The name settings use (`router = "NAME"`, `{ plugin = "NAME", config = ... }`).

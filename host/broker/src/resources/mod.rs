@@ -43,7 +43,7 @@ pub use watch::watch;
 pub const POLL_MS_DEFAULT: u64 = 2000;
 
 /// The `[resources]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ResourcesConfig {
     /// The resources file, applied at start and whenever it changes (`--resources`).
