@@ -11,6 +11,7 @@ mod datetime;
 mod fields;
 pub mod group;
 pub mod address;
+pub mod load;
 pub mod plugin;
 pub mod queue;
 pub mod resources;
