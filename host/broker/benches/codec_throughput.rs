@@ -15,20 +15,18 @@
 //!     cargo bench -p sluice --bench codec_throughput
 //!
 //! Writes `target/bench-reports/codec_throughput.json` as well as printing the figures.
-#[path = "support/batch.rs"]
-mod batch;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, ProduceRequest, RequestHeader, TopicName};
-use kafka_protocol::protocol::{Encodable, StrBytes};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use sluice_broker::plugins::BUILTIN_CODECS;
 use sluice_broker::service::{BrokerService, ServicePolicy};
 use sluice_codec_kafka::KafkaConnection;
 use sluice_groups::Coordinator;
+use sluice_loadgen::kafka::wire::{encode_request, record_batch};
 use sluice_plugin_runtime::{HostBroker, Limits, Runtime};
 use sluice_sdk::codec::{self as sdk, Connection};
 use sluice_storage::{Durability, Storage, StorageConfig, TopicConfig};
@@ -177,18 +175,13 @@ fn median(rounds: &mut [Duration]) -> Duration {
 /// Encoded Produce requests (size prefix included), one batch each, distinct correlation ids.
 fn produce_frames(topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
     let payload = Bytes::from(vec![b'x'; RECORD_BYTES]);
-    let batch = batch::record_batch(
+    let batch = record_batch(
         RECORDS_PER_BATCH,
         |i| Some(Bytes::from(format!("key-{i}"))),
         &payload,
     )?;
     let mut frames = Vec::with_capacity(REQUESTS_PER_ROUND);
     for correlation_id in 0..REQUESTS_PER_ROUND as i32 {
-        let header = RequestHeader::default()
-            .with_request_api_key(ApiKey::Produce as i16)
-            .with_request_api_version(PRODUCE_VERSION)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("bench")));
         let request = ProduceRequest::default()
             .with_acks(1)
             .with_timeout_ms(30_000)
@@ -201,14 +194,7 @@ fn produce_frames(topic: &str) -> anyhow::Result<Vec<Vec<u8>>> {
                             .with_records(Some(batch.clone())),
                     ]),
             ]);
-        let mut body = BytesMut::new();
-        header.encode(
-            &mut body,
-            ApiKey::Produce.request_header_version(PRODUCE_VERSION),
-        )?;
-        request.encode(&mut body, PRODUCE_VERSION)?;
-        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-        frame.extend_from_slice(&body);
+        let frame = encode_request(ApiKey::Produce, PRODUCE_VERSION, correlation_id, &request)?;
         frames.push(frame);
     }
     Ok(frames)

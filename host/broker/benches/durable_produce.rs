@@ -13,9 +13,6 @@
 //!     cargo bench -p sluice --bench durable_produce
 //!
 //! Writes `target/bench-reports/durable_produce.json` as well as printing the figures.
-#[path = "support/batch.rs"]
-mod batch;
-
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -26,15 +23,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, CreateTopicsResponse, ProduceRequest, ProduceResponse,
-    RequestHeader, ResponseHeader, TopicName,
+    ResponseHeader, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+use sluice_loadgen::kafka::wire::{CORRELATION_ID_AT, encode_request, read_frame, record_batch};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// Record value size; records carry no key, so record bytes are value bytes (the log holds
@@ -297,9 +295,6 @@ async fn produce(
     }
 }
 
-/// Where the correlation id sits in an encoded request: after the size, api key and version.
-const CORRELATION_ID_AT: std::ops::Range<usize> = 8..12;
-
 fn check_produce_response(frame: &mut Bytes, correlation_id: i32) -> anyhow::Result<()> {
     let header = ResponseHeader::decode(
         frame,
@@ -339,7 +334,7 @@ fn check_produce_response(frame: &mut Bytes, correlation_id: i32) -> anyhow::Res
 /// the CRC does not cover, so the same bytes can be sent again and again.
 fn produce_frame() -> anyhow::Result<Vec<u8>> {
     let value = Bytes::from(pattern(RECORD_BYTES));
-    let batch = batch::record_batch(RECORDS_PER_BATCH, |_| None, &value)?;
+    let batch = record_batch(RECORDS_PER_BATCH, |_| None, &value)?;
     let request = ProduceRequest::default()
         .with_acks(-1)
         .with_timeout_ms(30_000)
@@ -389,36 +384,6 @@ async fn create_topic(port: u16) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// A request with its header, size-prefixed.
-fn encode_request<R: Encodable>(
-    api: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    request: &R,
-) -> anyhow::Result<Vec<u8>> {
-    let header = RequestHeader::default()
-        .with_request_api_key(api as i16)
-        .with_request_api_version(version)
-        .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("durable-bench")));
-    let mut body = BytesMut::new();
-    header.encode(&mut body, api.request_header_version(version))?;
-    request.encode(&mut body, version)?;
-    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    Ok(frame)
-}
-
-async fn read_frame(stream: &mut TcpStream) -> anyhow::Result<Bytes> {
-    let size = stream
-        .read_u32()
-        .await
-        .context("the broker closed the connection")?;
-    let mut body = vec![0; size as usize];
-    stream.read_exact(&mut body).await?;
-    Ok(body.into())
 }
 
 /// Bytes that are not all alike, so neither the disk nor anything between notices repeats

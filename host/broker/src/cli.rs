@@ -63,6 +63,17 @@ pub enum Command {
     /// Show the effective configuration (`config show`): defaults, then the file, then
     /// SLUICE_* variables, then flags, each value with where it came from.
     Config(crate::commands::config::ConfigArgs),
+    /// Send messages over AMQP 1.0 or Kafka, as Artemis's `producer`: `--message-count` per
+    /// thread, each acknowledged by the broker. Exit codes: 0 done, 1 refused or failed,
+    /// 2 bad usage, 3 broker unreachable.
+    Produce(crate::commands::load::ProduceArgs),
+    /// Receive messages over AMQP 1.0 or Kafka, as Artemis's `consumer`, acknowledging each,
+    /// until `--message-count` per thread or `--receive-timeout` without one. Exit codes as
+    /// `produce`.
+    Consume(crate::commands::load::ConsumeArgs),
+    /// Produce and consume at once and report throughput and latency percentiles, with a
+    /// progress bar, `--output json` and an SVG chart (`--chart`). Exit codes as `produce`.
+    Perf(crate::commands::load::PerfArgs),
 }
 
 /// `sluice compact` options.

@@ -21,6 +21,9 @@ fn main() -> std::process::ExitCode {
         Command::Address(args) => return sluice_broker::commands::address::run(args),
         Command::Queue(args) => return sluice_broker::commands::queue::run(args),
         Command::Resources(args) => return sluice_broker::commands::resources::run(args),
+        Command::Produce(args) => return sluice_broker::commands::load::produce(args),
+        Command::Consume(args) => return sluice_broker::commands::load::consume(args),
+        Command::Perf(args) => return sluice_broker::commands::load::perf(args),
         Command::Config(args) => return sluice_broker::commands::config::run(&args, log_format),
         Command::Serve(args) => config::of_serve(&args, log_format)
             .map_err(anyhow::Error::from)

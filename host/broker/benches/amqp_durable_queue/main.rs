@@ -13,8 +13,8 @@
 //! - `SLUICE_BENCH_WINDOW`: unsettled sends in flight, and the receiver's credit (default 1000);
 //! - `SLUICE_BENCH_RABBITMQ`: RabbitMQ's URL (default `amqp://127.0.0.1:5682`), `off` to skip.
 //!
-//! The load generator (`client`, `load`) is a lean AMQP 1.0 client written on fe2o3-amqp's
-//! protocol types: a different implementation from the broker's codec, so neither side can
+//! The load generator (`sluice_loadgen::amqp`, which `sluice produce`, `consume` and `perf`
+//! use too) is a lean AMQP 1.0 client written on fe2o3-amqp's protocol types: a different implementation from the broker's codec, so neither side can
 //! lean on the other's quirks, and cheap enough per message that on a 2-core machine the
 //! brokers, not the generator, set the pace (fe2o3-amqp's full client used more CPU than
 //! Sluice did). Its window must leave room in the session window it announces.
@@ -23,17 +23,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-
-use client::Client;
-use load::Receiver;
-
-mod client;
-mod load;
+use sluice_loadgen::amqp::client::INCOMING_WINDOW;
+use sluice_loadgen::amqp::{Client, Credentials, Receiver, message, sender};
+use sluice_loadgen::{Destination, Protocol};
 
 const MESSAGE_BYTES: usize = 1024;
 /// RabbitMQ 3.10's AMQP 1.0 name for the queue peer.sh declares.
 const RABBITMQ_ADDRESS: &str = "/amq/queue/bench";
 const SLUICE_ADDRESS: &str = "queue://bench";
+/// Our handle of the receiver link (the sender's is 0).
+const RECEIVER: u32 = 1;
 /// How long a drain of leftovers waits for one more message before calling the queue empty.
 const DRAIN_IDLE: Duration = Duration::from_millis(500);
 
@@ -45,10 +44,10 @@ struct Figures {
 fn main() -> anyhow::Result<()> {
     let messages: usize = setting("SLUICE_BENCH_MESSAGES", 100_000)?;
     let window: usize = setting("SLUICE_BENCH_WINDOW", 1000)?;
-    if window == 0 || window > client::INCOMING_WINDOW as usize / 2 {
+    if window == 0 || window > INCOMING_WINDOW as usize / 2 {
         bail!(
             "SLUICE_BENCH_WINDOW must be between 1 and {}",
-            client::INCOMING_WINDOW / 2
+            INCOMING_WINDOW / 2
         );
     }
     let rabbitmq =
@@ -97,11 +96,19 @@ fn report(name: &str, f: &Figures) {
 /// Sends `messages` durable messages with up to `window` unsettled, waiting for every outcome,
 /// then receives as many and accepts each; returns the rate of each phase.
 async fn run(url: &str, address: &str, messages: usize, window: usize) -> anyhow::Result<Figures> {
-    let mut client = Client::connect(url).await?;
+    let address = Destination::parse(address, Protocol::Amqp)?;
+    let mut client = Client::connect(url, &Credentials::default()).await?;
     let credit = u32::try_from(window)?;
-    let mut receiver = Receiver::attach(&mut client, address, credit)
-        .await
-        .with_context(|| format!("attaching a receiver to {address}"))?;
+    let mut receiver = Receiver::attach(
+        &mut client,
+        RECEIVER,
+        "bench-receiver",
+        &address,
+        credit,
+        None,
+    )
+    .await
+    .with_context(|| format!("attaching a receiver to {address}"))?;
     let leftovers = receiver.drain(&mut client, DRAIN_IDLE).await?;
     if leftovers > 0 {
         println!("  ({leftovers} messages left by an earlier run drained first)");
@@ -109,19 +116,27 @@ async fn run(url: &str, address: &str, messages: usize, window: usize) -> anyhow
     // Detached while sending, so the send phase measures sending alone.
     receiver.detach(&mut client).await?;
 
-    let payload = load::durable_message(MESSAGE_BYTES)?;
-    let sending = load::send(&mut client, address, &payload, messages, window)
+    let payload = message::durable_message(&[b'x'; MESSAGE_BYTES])?;
+    let sending = sender::send_copies(&mut client, &address, &payload, messages, window)
         .await
         .with_context(|| format!("sending to {address}"))?;
 
-    let mut receiver = Receiver::attach(&mut client, address, credit)
-        .await
-        .with_context(|| format!("attaching a receiver to {address}"))?;
+    let mut receiver = Receiver::attach(
+        &mut client,
+        RECEIVER,
+        "bench-receiver",
+        &address,
+        credit,
+        None,
+    )
+    .await
+    .with_context(|| format!("attaching a receiver to {address}"))?;
     let receiving = receiver
-        .take(&mut client, messages)
+        .take(&mut client, messages as u64)
         .await
         .with_context(|| format!("receiving from {address}"))?;
     receiver.detach(&mut client).await?;
+    client.close().await?;
     Ok(Figures {
         send_per_s: messages as f64 / sending.as_secs_f64(),
         receive_per_s: messages as f64 / receiving.as_secs_f64(),

@@ -12,6 +12,7 @@ mod datetime;
 mod fields;
 pub mod group;
 pub mod config;
+pub mod load;
 pub mod plugin;
 pub mod queue;
 pub mod resources;

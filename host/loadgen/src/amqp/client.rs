@@ -4,31 +4,50 @@
 //! Why not a full client library: fe2o3-amqp's client spends more CPU per message than the
 //! broker under test (several tasks and channels per frame, one write per frame), so on a
 //! 2-core machine the load generator, not the broker, set the pace. This one keeps the
-//! protocol exact (SASL, open, begin, attach, link credit and session windows, dispositions)
-//! and only leaves out what a load generator does not need: several sessions, link
-//! recovery, heartbeats (no phase runs anywhere near an idle timeout).
-use std::time::Duration;
+//! protocol exact (SASL ANONYMOUS or PLAIN, open, begin, attach, link credit and session
+//! windows, dispositions, the peer's idle timeout, close) and only leaves out what a load
+//! generator does not need: several sessions and link recovery.
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::{Buf, BytesMut};
 use fe2o3_amqp_types::definitions::{ReceiverSettleMode, Role, SenderSettleMode};
 use fe2o3_amqp_types::messaging::{Source, Target, TargetArchetype};
-use fe2o3_amqp_types::performatives::{Attach, Begin, Detach, Flow, Open, Performative};
+use fe2o3_amqp_types::performatives::{Attach, Begin, Close, Detach, Flow, Open, Performative};
 use fe2o3_amqp_types::sasl::{SaslCode, SaslInit, SaslMechanisms, SaslOutcome};
-use serde_amqp::primitives::Symbol;
+use serde_amqp::primitives::{Array, Symbol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::destination::{Destination, Routing};
+use crate::error::LoadError;
 
 const SASL_HEADER: &[u8; 8] = b"AMQP\x03\x01\x00\x00";
 const AMQP_HEADER: &[u8; 8] = b"AMQP\x00\x01\x00\x00";
 const TYPE_AMQP: u8 = 0;
 const TYPE_SASL: u8 = 1;
-/// The largest frame we accept, and announce.
-const MAX_FRAME_BYTES: u32 = 1024 * 1024;
+/// The largest frame we accept, and announce: larger messages come in several transfer
+/// frames; 256 KiB costs a 1 KiB message nothing and keeps one frame's buffer small.
+const MAX_FRAME_BYTES: u32 = 256 * 1024;
 /// Transfer frames the broker may send before our next flow.
 pub const INCOMING_WINDOW: u32 = 65_536;
 /// How long one read may take before the phase is called stuck.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a TCP connect may take before the broker is called unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a close waits for the broker's close before dropping the socket anyway.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// An empty frame: keeps a connection alive under the peer's idle timeout.
+const EMPTY_FRAME: [u8; 8] = [0, 0, 0, 8, 2, TYPE_AMQP, 0, 0];
+
+/// How to authenticate.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// With a password: SASL PLAIN as this user; `None`: SASL ANONYMOUS.
+    pub user: Option<String>,
+    /// The user's password.
+    pub password: Option<String>,
+}
 
 /// One open connection with one session on channel 0.
 pub struct Client {
@@ -45,20 +64,31 @@ pub struct Client {
     pub next_incoming_id: u32,
     /// Transfer frames the broker still accepts from us (its incoming window, counted down).
     pub remote_incoming_window: u32,
+    /// Send an empty frame when we have been silent this long: half the idle timeout the
+    /// broker announced, as the spec advises; `None` when it announced none.
+    heartbeat: Option<Duration>,
+    /// When we last wrote.
+    last_write: Instant,
 }
 
 impl Client {
-    /// Connects with Nagle's algorithm off (as Qpid JMS, Proton and rhea do), authenticates
-    /// with SASL ANONYMOUS, opens the connection and begins a session.
-    pub async fn connect(url: &str) -> anyhow::Result<Client> {
-        let authority = url
-            .strip_prefix("amqp://")
-            .with_context(|| format!("{url} is not an amqp:// URL"))?;
+    /// Connects to `address` (`host:port`, or an `amqp://host:port` URL) with Nagle's
+    /// algorithm off (as Qpid JMS, Proton and rhea do), authenticates with SASL (PLAIN with
+    /// a user and password, else ANONYMOUS), opens the connection and begins a session.
+    pub async fn connect(address: &str, credentials: &Credentials) -> Result<Client, LoadError> {
+        let authority = address.strip_prefix("amqp://").unwrap_or(address);
         let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-        let stream = TcpStream::connect(authority)
-            .await
-            .with_context(|| format!("connecting to {url}"))?;
-        stream.set_nodelay(true)?;
+        let unreachable = |source| LoadError::Unreachable {
+            address: authority.to_owned(),
+            source,
+        };
+        let stream =
+            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(authority)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return Err(unreachable(e)),
+                Err(_) => return Err(unreachable(std::io::ErrorKind::TimedOut.into())),
+            };
+        stream.set_nodelay(true).map_err(anyhow::Error::from)?;
         let mut client = Client {
             stream,
             input: BytesMut::with_capacity(256 * 1024),
@@ -67,37 +97,62 @@ impl Client {
             next_outgoing_id: 0,
             next_incoming_id: 0,
             remote_incoming_window: 0,
+            heartbeat: None,
+            last_write: Instant::now(),
         };
-        client.sasl_anonymous().await?;
+        client
+            .sasl(credentials)
+            .await
+            .with_context(|| format!("authenticating to {authority}"))?;
         client.open(host).await?;
         client.begin().await?;
         Ok(client)
     }
 
-    async fn sasl_anonymous(&mut self) -> anyhow::Result<()> {
+    async fn sasl(&mut self, credentials: &Credentials) -> anyhow::Result<()> {
         self.stream.write_all(SASL_HEADER).await?;
         self.expect_header(SASL_HEADER).await?;
         let (kind, _, body) = self.frame().await?;
         let mechanisms: SaslMechanisms = decode_kind(kind, TYPE_SASL, &body)?;
-        if !mechanisms
-            .sasl_server_mechanisms
-            .0
-            .iter()
-            .any(|m| m.as_str() == "ANONYMOUS")
-        {
-            bail!("the broker does not offer SASL ANONYMOUS: {mechanisms:?}");
-        }
-        let init = SaslInit {
-            mechanism: Symbol::from("ANONYMOUS"),
-            initial_response: Some(b"sluice-bench".to_vec().into()),
-            hostname: None,
+        let offered = |name: &str| {
+            mechanisms
+                .sasl_server_mechanisms
+                .0
+                .iter()
+                .any(|m| m.as_str() == name)
+        };
+        let init = match (&credentials.user, &credentials.password) {
+            (Some(user), password) => {
+                if !offered("PLAIN") {
+                    bail!("the broker does not offer SASL PLAIN: {mechanisms:?}");
+                }
+                let password = password.as_deref().unwrap_or_default();
+                SaslInit {
+                    mechanism: Symbol::from("PLAIN"),
+                    initial_response: Some(format!("\0{user}\0{password}").into_bytes().into()),
+                    hostname: None,
+                }
+            }
+            (None, _) => {
+                if !offered("ANONYMOUS") {
+                    bail!(
+                        "the broker does not offer SASL ANONYMOUS (give --user and --password): \
+                         {mechanisms:?}"
+                    );
+                }
+                SaslInit {
+                    mechanism: Symbol::from("ANONYMOUS"),
+                    initial_response: Some(b"sluice-loadgen".to_vec().into()),
+                    hostname: None,
+                }
+            }
         };
         self.write_frame(TYPE_SASL, &serde_amqp::to_vec(&init)?, &[]);
         self.flush().await?;
         let (kind, _, body) = self.frame().await?;
         let outcome: SaslOutcome = decode_kind(kind, TYPE_SASL, &body)?;
         if outcome.code != SaslCode::Ok {
-            bail!("SASL ANONYMOUS refused: {:?}", outcome.code);
+            bail!("refused by the broker: SASL {:?}", outcome.code);
         }
         Ok(())
     }
@@ -105,7 +160,7 @@ impl Client {
     async fn open(&mut self, host: &str) -> anyhow::Result<()> {
         self.stream.write_all(AMQP_HEADER).await?;
         self.send(&Performative::Open(Open {
-            container_id: "sluice-bench".into(),
+            container_id: "sluice-loadgen".into(),
             hostname: Some(host.into()),
             max_frame_size: MAX_FRAME_BYTES.into(),
             channel_max: 0.into(),
@@ -120,7 +175,11 @@ impl Client {
         self.expect_header(AMQP_HEADER).await?;
         match self.performative().await? {
             (Performative::Open(open), _) => {
-                self.peer_max_frame = open.max_frame_size.0;
+                self.peer_max_frame = open.max_frame_size.0.min(MAX_FRAME_BYTES);
+                self.heartbeat = open
+                    .idle_time_out
+                    .filter(|ms| *ms > 0)
+                    .map(|ms| Duration::from_millis(u64::from(ms) / 2));
                 Ok(())
             }
             (other, _) => bail!("expected open, got {other:?}"),
@@ -149,22 +208,33 @@ impl Client {
         }
     }
 
-    /// Attaches a link (`Role::Sender` sends to `address`, `Role::Receiver` reads from it),
-    /// both unsettled; returns the broker's attach.
+    /// Attaches a link (`Role::Sender` sends to `destination`, `Role::Receiver` reads from
+    /// it), both unsettled; its routing, if any, goes on the terminus as a capability.
+    /// Returns the broker's attach.
     pub async fn attach(
         &mut self,
         handle: u32,
         name: &str,
         role: Role,
-        address: &str,
+        destination: &Destination,
     ) -> anyhow::Result<Attach> {
+        let address = destination.name.as_str();
+        let capabilities = destination
+            .routing
+            .map(|r: Routing| Array::from(vec![Symbol::from(r.capability())]));
         let (source, target) = match role {
             Role::Sender => (
                 Source::builder().build(),
-                Target::builder().address(address),
+                match capabilities {
+                    Some(c) => Target::builder().address(address).capabilities(c),
+                    None => Target::builder().address(address),
+                },
             ),
             Role::Receiver => (
-                Source::builder().address(address).build(),
+                match capabilities {
+                    Some(c) => Source::builder().address(address).capabilities(c).build(),
+                    None => Source::builder().address(address).build(),
+                },
                 Target::builder(),
             ),
         };
@@ -195,7 +265,7 @@ impl Client {
                     };
                     if refused {
                         let why = self.performative().await.map(|(p, _)| p);
-                        bail!("attach to {address} refused: {why:?}");
+                        bail!("refused by the broker: attach to {destination}: {why:?}");
                     }
                     return Ok(attach);
                 }
@@ -272,28 +342,73 @@ impl Client {
         if !self.output.is_empty() {
             self.stream.write_all(&self.output).await?;
             self.output.clear();
+            self.last_write = Instant::now();
         }
         Ok(())
     }
 
     /// Reads more from the socket; fails on end of stream or after [`READ_TIMEOUT`].
     pub async fn fill(&mut self) -> anyhow::Result<()> {
-        let read = tokio::time::timeout(READ_TIMEOUT, self.stream.read_buf(&mut self.input))
-            .await
-            .context("no answer from the broker")??;
-        if read == 0 {
-            bail!("the broker closed the connection");
-        }
-        Ok(())
+        self.fill_within(READ_TIMEOUT)
+            .await?
+            .context("no answer from the broker")
     }
 
-    /// Like [`Client::fill`], but `None` after `idle` without a byte.
+    /// Like [`Client::fill`], but `None` after `idle` without a byte. Keeps the connection
+    /// alive meanwhile under the broker's idle timeout.
     pub async fn fill_within(&mut self, idle: Duration) -> anyhow::Result<Option<()>> {
-        match tokio::time::timeout(idle, self.stream.read_buf(&mut self.input)).await {
-            Err(_) => Ok(None),
-            Ok(Ok(0)) => bail!("the broker closed the connection"),
-            Ok(read) => read.map(|_| Some(())).map_err(Into::into),
+        let deadline = Instant::now() + idle;
+        loop {
+            let now = Instant::now();
+            let beat_at = self.heartbeat.map(|every| self.last_write + every);
+            let wake = beat_at.map_or(deadline, |at| at.min(deadline));
+            let read = tokio::time::timeout(
+                wake.saturating_duration_since(now),
+                self.stream.read_buf(&mut self.input),
+            )
+            .await;
+            match read {
+                Ok(Ok(0)) => bail!("the broker closed the connection"),
+                Ok(read) => return read.map(|_| Some(())).map_err(Into::into),
+                Err(_) if Instant::now() >= deadline => return Ok(None),
+                Err(_) => {
+                    self.output.extend_from_slice(&EMPTY_FRAME);
+                    self.flush().await?;
+                }
+            }
         }
+    }
+
+    /// Takes what the socket already holds, without waiting; whether anything came.
+    pub fn try_fill(&mut self) -> anyhow::Result<bool> {
+        match self.stream.try_read_buf(&mut self.input) {
+            Ok(0) => bail!("the broker closed the connection"),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Closes the connection: a close frame, then the broker's close (or [`CLOSE_WAIT`]).
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.send(&Performative::Close(Close { error: None }))?;
+        self.flush().await?;
+        let closed = async {
+            loop {
+                while let Some((kind, _, body)) = self.next_frame()? {
+                    if kind == TYPE_AMQP && described_list_len(&body).is_ok() {
+                        let len = described_list_len(&body)?;
+                        if let Ok(Performative::Close(_)) = serde_amqp::from_slice(&body[..len]) {
+                            return anyhow::Ok(());
+                        }
+                    }
+                }
+                self.fill().await?;
+            }
+        };
+        // A broker that drops the socket instead of answering has closed it all the same.
+        let _ = tokio::time::timeout(CLOSE_WAIT, closed).await;
+        Ok(())
     }
 
     /// The next whole frame already read, as (type, channel, body); empty frames skipped.
@@ -397,4 +512,11 @@ fn decode_kind<T: serde::de::DeserializeOwned>(
         bail!("expected a frame of type {want}, got {kind}");
     }
     Ok(serde_amqp::from_slice(body)?)
+}
+
+/// Reads the session half of a flow: how many transfer frames the broker now accepts.
+pub fn session_flow(client: &mut Client, flow: &fe2o3_amqp_types::performatives::Flow) {
+    let expected = flow.next_incoming_id.unwrap_or(0);
+    let in_flight = client.next_outgoing_id.wrapping_sub(expected);
+    client.remote_incoming_window = flow.incoming_window.saturating_sub(in_flight);
 }
