@@ -328,3 +328,58 @@ def test_a_resources_file_that_cannot_be_applied_fails_the_start(make_broker, tm
     assert done.returncode != 0
     assert "applying resources file" in done.stderr and "retention.ms" in done.stderr, (
         done.stderr)
+
+
+ORDERS = """
+[[addresses]]
+name = "orders"
+routing-types = ["anycast"]
+
+[[queues]]
+name = "orders.eu"
+address = "orders"
+routing-type = "anycast"
+max-consumers = -1
+"""
+
+
+def queue_stats(broker, name: str) -> dict:
+    with urllib.request.urlopen(f"{broker.admin_url}/api/queues/{name}", timeout=10) as resp:
+        return json.load(resp)
+
+
+def addresses(broker) -> dict:
+    with urllib.request.urlopen(f"{broker.admin_url}/api/addresses", timeout=10) as resp:
+        return {a["name"]: a for a in json.load(resp)}
+
+
+def test_an_address_and_queue_in_the_file_are_created_altered_in_place_and_removed(
+        make_broker, tmp_path):
+    path = tmp_path / "resources.toml"
+    write(path, "")
+    b = make_broker(listeners=AMQP_LISTENERS, extra=(
+        f"\n[resources]\nfile = {toml_value(path)}\npoll-ms = {POLL_MS}\n"))
+
+    report = edit(b, path, ORDERS)
+    assert sorted((c["action"], c["kind"], c["name"]) for c in report["changes"]) == [
+        ("create", "address", "orders"), ("create", "queue", "orders::orders.eu")], report
+    assert addresses(b)["orders"]["routing_types"] == ["anycast"]
+    assert queue_stats(b, "orders::orders.eu")["max_consumers"] == -1
+
+    # Changed in place: the queue is the same queue, its messages stay.
+    report = edit(b, path, ORDERS.replace("max-consumers = -1", "max-consumers = 3")
+                  .replace('["anycast"]', '["anycast", "multicast"]'))
+    assert [c["action"] for c in report["changes"] if c["action"] != "unchanged"] == \
+        ["alter", "alter"], report
+    assert queue_stats(b, "orders::orders.eu")["max_consumers"] == 3
+    assert addresses(b)["orders"]["routing_types"] == ["anycast", "multicast"]
+
+    # The same file again changes nothing.
+    again = ok_json(b, "apply")
+    assert [c for c in again["changes"] if c["action"] != "unchanged"] == [], again
+
+    report = edit(b, path, "")
+    assert sorted(c["action"] + " " + c["kind"] for c in report["changes"]) == \
+        ["delete address", "delete queue"], report
+    assert "orders" not in addresses(b)
+    b.assert_healthy()

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sluice_plugin_runtime::Principal;

@@ -8,10 +8,10 @@
 //! - 2: bad usage (unknown option, missing argument);
 //! - 3: the broker's admin API could not be reached.
 pub mod address;
+pub mod config;
 mod datetime;
 mod fields;
 pub mod group;
-pub mod config;
 pub mod load;
 pub mod plugin;
 pub mod queue;

@@ -18,8 +18,8 @@ use sluice_plugin_runtime::{
 use sluice_queues::Queues;
 use sluice_storage::{Storage, StorageError, TopicOverrides};
 
-use crate::security::Security;
 use crate::metrics::traffic::{Interface, Traffic, records_in};
+use crate::security::Security;
 
 pub mod broker_configs;
 mod groups;
