@@ -181,21 +181,7 @@ impl Queues {
         names::validate(&new.name)?;
         names::validate(&address)?;
         let fqqn = format!("{address}{FQQN_SEPARATOR}{}", new.name);
-        if new.max_consumers < -1 {
-            return Err(QueuesError::InvalidAddress(format!(
-                "queue `{fqqn}`: max-consumers must be -1 (no limit) or more"
-            )));
-        }
-        if new.ring_size == Some(0) {
-            return Err(QueuesError::InvalidAddress(format!(
-                "queue `{fqqn}`: ring-size must be at least 1"
-            )));
-        }
-        if let Some(filter) = &new.filter
-            && let Err(PolicyError::Invalid(why)) = self.policies.check_filter(filter)
-        {
-            return Err(QueuesError::InvalidFilter(why));
-        }
+        self.check_attributes(&fqqn, new.max_consumers, new.ring_size, new.filter.as_ref())?;
         let mut cat = self.catalog_write();
         let created_address = self.address_for_queue(&mut cat, &address, &new)?;
         let queue = self.create_managed(&mut cat, &address, &new);
@@ -328,6 +314,33 @@ impl Queues {
         drop(cat);
         self.close_consumers_of(&queue);
         Ok(stats)
+    }
+
+    /// Checks the attributes a queue is created or updated with: `max_consumers` at least -1,
+    /// a ring size of at least 1, a filter the policies accept.
+    pub(crate) fn check_attributes(
+        &self,
+        fqqn: &str,
+        max_consumers: i32,
+        ring_size: Option<u64>,
+        filter: Option<&FilterRef>,
+    ) -> Result<(), QueuesError> {
+        if max_consumers < -1 {
+            return Err(QueuesError::InvalidAddress(format!(
+                "queue `{fqqn}`: max-consumers must be -1 (no limit) or more"
+            )));
+        }
+        if ring_size == Some(0) {
+            return Err(QueuesError::InvalidAddress(format!(
+                "queue `{fqqn}`: ring-size must be at least 1"
+            )));
+        }
+        if let Some(filter) = filter
+            && let Err(PolicyError::Invalid(why)) = self.policies.check_filter(filter)
+        {
+            return Err(QueuesError::InvalidFilter(why));
+        }
+        Ok(())
     }
 
     /// Closes the consumers of deleted `queue`: out of the consumer table, their watchers

@@ -4,7 +4,7 @@
 //! type and durability are what its storage is; they change only by deleting and creating.
 
 use crate::manage::find_queue;
-use crate::policy::{FilterRef, PolicyError};
+use crate::policy::FilterRef;
 use crate::types::RoutingType;
 use crate::{Queues, QueuesError};
 
@@ -65,21 +65,12 @@ impl Queues {
         name: &str,
         update: QueueUpdate,
     ) -> Result<(), QueuesError> {
-        if update.max_consumers < -1 {
-            return Err(QueuesError::InvalidAddress(format!(
-                "queue `{address}::{name}`: max-consumers must be -1 (no limit) or more"
-            )));
-        }
-        if update.ring_size == Some(0) {
-            return Err(QueuesError::InvalidAddress(format!(
-                "queue `{address}::{name}`: ring-size must be at least 1"
-            )));
-        }
-        if let Some(filter) = &update.filter
-            && let Err(PolicyError::Invalid(why)) = self.policies.check_filter(filter)
-        {
-            return Err(QueuesError::InvalidFilter(why));
-        }
+        self.check_attributes(
+            &format!("{address}::{name}"),
+            update.max_consumers,
+            update.ring_size,
+            update.filter.as_ref(),
+        )?;
         let cat = self.catalog_write();
         let queue = find_queue(&cat, &format!("{address}::{name}"))?;
         let durable = {
