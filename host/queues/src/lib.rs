@@ -45,7 +45,8 @@
 //!   (waiting past a version), `counters` (statistics), `tick` (syncs, truncation, expiry,
 //!   redeliveries and schedules coming due, held moves, rings, held filters retried), `open`
 //!   (load, leftovers, configured declarations), `manage` (what an operator creates, inspects,
-//!   purges and deletes through the admin API).
+//!   purges and deletes through the admin API), `manage_update` (changes in place, for
+//!   declared resources).
 //!
 //! Memory the delivery policies hold is bounded per queue, each bound a constant with its
 //! reasons: [`SKIPPED_MAX`] skipped positions (with [`SKIPPED_CACHE_BYTES_MAX`] of their
